@@ -1,0 +1,1 @@
+"""PostgreSQL-specific plumbing: RLS context switching and schema hardening."""

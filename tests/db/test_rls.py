@@ -1,0 +1,282 @@
+"""Every cell of the DESIGN §5 RLS matrix, for each kind of caller, as PostgREST would run it.
+
+Each case runs one SQL statement in a transaction switched to ``anon`` or ``authenticated`` with
+transaction-local JWT claims (``escrow.db.rls.as_role``). The expectation is a row count (rows
+seen, or rows written), ``DENIED`` (no privilege: the grant is missing) or ``POLICY`` (the row
+violates a policy's WITH CHECK). A write that is refused or touches no row must leave all four
+tables exactly as they were; a write that is allowed must change them.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from escrow.db.rls import as_role
+from escrow.models import ProjectStatus, TransactionStatus, TransactionType
+from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
+
+DENIED = "permission denied"
+POLICY = "row-level security policy"
+
+
+@dataclass
+class World:
+    ids: dict[str, str]
+
+
+@pytest.fixture
+def world(db) -> World:
+    buyer, seller, stranger = UserFactory(), UserFactory(), UserFactory()
+    draft = ProjectFactory(buyer=buyer, seller=seller, creator=buyer)
+    milestone = MilestoneFactory(project=draft, order_index=0)
+    active = ProjectFactory(
+        buyer=buyer, seller=seller, creator=buyer, status=ProjectStatus.ACTIVE, terms_accepted_at=timezone.now()
+    )
+    active_milestone = MilestoneFactory(project=active, order_index=0)
+    deposit = TransactionFactory(project=draft, user=buyer)
+    hold = TransactionFactory(
+        project=active,
+        user=buyer,
+        transaction_type=TransactionType.ESCROW_HOLD,
+        status=TransactionStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    withdrawal = TransactionFactory(
+        project=None, user=stranger, transaction_type=TransactionType.WITHDRAWAL, amount=Decimal("5.00"), currency="USD"
+    )
+    return World(
+        ids={
+            "B": str(buyer.id),
+            "S": str(seller.id),
+            "X": str(stranger.id),
+            "P": str(draft.id),
+            "A": str(active.id),
+            "M": str(milestone.id),
+            "MA": str(active_milestone.id),
+            "TB": str(deposit.id),
+            "TA": str(hold.id),
+            "TX": str(withdrawal.id),
+        }
+    )
+
+
+# Callers: the project's creator (its buyer), the counterparty (seller), a stranger, the anon
+# role, and the authenticated role with no token (no sub claim).
+CALLERS = {
+    "creator": ("authenticated", "B"),
+    "counterparty": ("authenticated", "S"),
+    "stranger": ("authenticated", "X"),
+    "anon": ("anon", None),
+    "no_token": ("authenticated", None),
+}
+
+NEW_PROJECT = "insert into projects (title, total_amount, creator_id, buyer_id, seller_id, status) values "
+NEW_MILESTONE = "insert into milestones (project_id, title, amount, order_index) values "
+NEW_TX = "insert into transactions (user_id, project_id, transaction_type, status, amount, fee, net_amount) values "
+
+CASES = [
+    # --- users: read own row and co-parties' public columns; update own profile columns only ---
+    ("users read own", "creator", "select id from users where id = '{B}'", 1),
+    ("users read counterparty", "creator", "select id from users where id = '{S}'", 1),
+    ("users read counterparty from seller side", "counterparty", "select id from users where id = '{B}'", 1),
+    ("users stranger reads a party", "stranger", "select id from users where id = '{B}'", 0),
+    ("users stranger reads all", "stranger", "select id from users", 1),
+    ("users no token reads all", "no_token", "select id from users", 0),
+    ("users anon reads", "anon", "select id from users", DENIED),
+    ("users hashed_password own row", "creator", "select hashed_password from users where id = '{B}'", DENIED),
+    ("users hashed_password counterparty", "creator", "select hashed_password from users where id = '{S}'", DENIED),
+    ("users is_superuser read", "creator", "select is_superuser from users where id = '{B}'", DENIED),
+    (
+        "users update own profile",
+        "creator",
+        "update users set full_name = 'New', phone_number = '+254700', avatar_url = 'https://a.example/x.png',"
+        " bio = 'hi' where id = '{B}'",
+        1,
+    ),
+    ("users update own is_superuser", "creator", "update users set is_superuser = true where id = '{B}'", DENIED),
+    ("users update own is_staff", "creator", "update users set is_staff = true where id = '{B}'", DENIED),
+    ("users update own is_verified", "creator", "update users set is_verified = true where id = '{B}'", DENIED),
+    ("users update own is_active", "creator", "update users set is_active = false where id = '{B}'", DENIED),
+    ("users update own email", "creator", "update users set email = 'x@example.com' where id = '{B}'", DENIED),
+    ("users update own password", "creator", "update users set hashed_password = 'x' where id = '{B}'", DENIED),
+    ("users update counterparty", "creator", "update users set full_name = 'Evil' where id = '{S}'", 0),
+    ("users stranger updates a party", "stranger", "update users set full_name = 'Evil' where id = '{B}'", 0),
+    ("users no token updates", "no_token", "update users set full_name = 'Evil'", 0),
+    ("users anon updates", "anon", "update users set full_name = 'Evil'", DENIED),
+    ("users insert", "creator", "insert into users (email) values ('new@example.com')", DENIED),
+    ("users delete own", "creator", "delete from users where id = '{B}'", DENIED),
+    ("users anon deletes", "anon", "delete from users", DENIED),
+    # --- projects: read if involved; creator inserts drafts, edits and deletes while draft ---
+    ("projects creator reads", "creator", "select id from projects", 2),
+    ("projects counterparty reads", "counterparty", "select id from projects", 2),
+    ("projects stranger reads", "stranger", "select id from projects", 0),
+    ("projects no token reads", "no_token", "select id from projects", 0),
+    ("projects anon reads", "anon", "select id from projects", DENIED),
+    ("projects insert own draft", "stranger", NEW_PROJECT + "('Mine', 10, '{X}', '{X}', null, 'draft')", 1),
+    ("projects insert for another creator", "creator", NEW_PROJECT + "('Forged', 10, '{S}', '{B}', '{S}', 'draft')", POLICY),
+    ("projects insert already pending", "creator", NEW_PROJECT + "('Skip', 10, '{B}', '{B}', '{S}', 'pending')", POLICY),
+    ("projects insert already active", "creator", NEW_PROJECT + "('Skip', 10, '{B}', '{B}', '{S}', 'active')", POLICY),
+    ("projects no token inserts", "no_token", NEW_PROJECT + "('Anon', 10, '{B}', '{B}', '{S}', 'draft')", POLICY),
+    ("projects anon inserts", "anon", NEW_PROJECT + "('Anon', 10, '{B}', '{B}', '{S}', 'draft')", DENIED),
+    (
+        "projects insert with terms accepted",
+        "creator",
+        "insert into projects (title, total_amount, creator_id, terms_accepted_at) values ('T', 10, '{B}', now())",
+        DENIED,
+    ),
+    ("projects creator edits draft", "creator", "update projects set title = 'Edited' where id = '{P}'", 1),
+    ("projects counterparty edits draft", "counterparty", "update projects set title = 'Edited' where id = '{P}'", 0),
+    ("projects stranger edits draft", "stranger", "update projects set title = 'Edited' where id = '{P}'", 0),
+    ("projects no token edits", "no_token", "update projects set title = 'Edited'", 0),
+    ("projects anon edits", "anon", "update projects set title = 'Edited'", DENIED),
+    ("projects creator edits funded", "creator", "update projects set total_amount = 1 where id = '{A}'", 0),
+    ("projects creator sets status", "creator", "update projects set status = 'active' where id = '{P}'", DENIED),
+    ("projects creator accepts terms", "creator", "update projects set terms_accepted_at = now() where id = '{P}'", DENIED),
+    ("projects creator changes creator", "creator", "update projects set creator_id = '{S}' where id = '{P}'", DENIED),
+    ("projects creator completes", "creator", "update projects set completed_at = now() where id = '{A}'", DENIED),
+    ("projects creator deletes draft", "creator", "delete from projects where id = '{P}'", 1),
+    ("projects counterparty deletes draft", "counterparty", "delete from projects where id = '{P}'", 0),
+    ("projects stranger deletes draft", "stranger", "delete from projects where id = '{P}'", 0),
+    ("projects creator deletes funded", "creator", "delete from projects where id = '{A}'", 0),
+    ("projects no token deletes", "no_token", "delete from projects", 0),
+    ("projects anon deletes", "anon", "delete from projects", DENIED),
+    # --- milestones: read if party; the project's creator manages them while it is draft ---
+    ("milestones creator reads", "creator", "select id from milestones", 2),
+    ("milestones counterparty reads", "counterparty", "select id from milestones", 2),
+    ("milestones stranger reads", "stranger", "select id from milestones", 0),
+    ("milestones no token reads", "no_token", "select id from milestones", 0),
+    ("milestones anon reads", "anon", "select id from milestones", DENIED),
+    ("milestones creator adds to draft", "creator", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", 1),
+    ("milestones counterparty adds to draft", "counterparty", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", POLICY),
+    ("milestones stranger adds to draft", "stranger", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", POLICY),
+    ("milestones creator adds to funded", "creator", NEW_MILESTONE + "('{A}', 'Extra', 10, 5)", POLICY),
+    ("milestones no token adds", "no_token", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", POLICY),
+    ("milestones anon adds", "anon", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", DENIED),
+    ("milestones creator edits draft", "creator", "update milestones set title = 'Edited' where id = '{M}'", 1),
+    ("milestones counterparty edits", "counterparty", "update milestones set title = 'Edited' where id = '{M}'", 0),
+    ("milestones stranger edits", "stranger", "update milestones set title = 'Edited' where id = '{M}'", 0),
+    ("milestones creator edits funded", "creator", "update milestones set amount = 1 where id = '{MA}'", 0),
+    (
+        "milestones creator moves to funded project",
+        "creator",
+        "update milestones set project_id = '{A}' where id = '{M}'",
+        DENIED,
+    ),
+    ("milestones creator sets status", "creator", "update milestones set status = 'approved' where id = '{M}'", DENIED),
+    ("milestones creator marks paid", "creator", "update milestones set is_paid = true where id = '{M}'", DENIED),
+    ("milestones anon edits", "anon", "update milestones set title = 'Edited'", DENIED),
+    ("milestones creator deletes draft", "creator", "delete from milestones where id = '{M}'", 1),
+    ("milestones counterparty deletes", "counterparty", "delete from milestones where id = '{M}'", 0),
+    ("milestones stranger deletes", "stranger", "delete from milestones where id = '{M}'", 0),
+    ("milestones creator deletes funded", "creator", "delete from milestones where id = '{MA}'", 0),
+    ("milestones anon deletes", "anon", "delete from milestones", DENIED),
+    # --- transactions: read own or a project's you are party to; insert pending deposit/withdrawal ---
+    ("transactions creator reads", "creator", "select id from transactions", 2),
+    ("transactions counterparty reads project rows", "counterparty", "select id from transactions", 2),
+    ("transactions stranger reads", "stranger", "select id from transactions", 1),
+    ("transactions stranger reads a project row", "stranger", "select id from transactions where id = '{TB}'", 0),
+    ("transactions no token reads", "no_token", "select id from transactions", 0),
+    ("transactions anon reads", "anon", "select id from transactions", DENIED),
+    ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", 1),
+    ("transactions insert pending withdrawal", "stranger", NEW_TX + "('{X}', null, 'withdrawal', 'pending', 5, 0, 5)", 1),
+    ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", POLICY),
+    ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", POLICY),
+    ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", POLICY),
+    ("transactions insert for another user", "creator", NEW_TX + "('{S}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
+    ("transactions insert on a stranger's project", "stranger", NEW_TX + "('{X}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
+    ("transactions no token inserts", "no_token", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
+    ("transactions anon inserts", "anon", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
+    (
+        "transactions insert with gateway id",
+        "creator",
+        "insert into transactions (user_id, transaction_type, amount, net_amount, gateway_transaction_id)"
+        " values ('{B}', 'deposit', 10, 10, 'forged')",
+        DENIED,
+    ),
+    ("transactions complete own", "creator", "update transactions set status = 'completed' where id = '{TB}'", DENIED),
+    ("transactions change amount", "creator", "update transactions set amount = 1 where id = '{TB}'", DENIED),
+    ("transactions delete own", "creator", "delete from transactions where id = '{TB}'", DENIED),
+    ("transactions anon deletes", "anon", "delete from transactions", DENIED),
+]
+
+
+def snapshot() -> dict[str, str]:
+    """A digest of every row of the four tables, read as the owner (RLS does not apply)."""
+    digests = {}
+    with connection.cursor() as cursor:
+        for table in ("users", "projects", "milestones", "transactions"):
+            cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")
+            digests[table] = cursor.fetchone()[0]
+    return digests
+
+
+def run_as(caller: str, sql: str, world: World):
+    role, who = CALLERS[caller]
+    with as_role(role, world.ids[who] if who else None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(**world.ids))
+            return len(cursor.fetchall()) if sql.lstrip().startswith("select") else cursor.rowcount
+
+
+@pytest.mark.parametrize(("case", "caller", "sql", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_rls_matrix(world, case, caller, sql, expected):
+    before = snapshot()
+    if isinstance(expected, int):
+        assert run_as(caller, sql, world) == expected
+    else:
+        with pytest.raises(DatabaseError) as refused:
+            run_as(caller, sql, world)
+        assert refused.value.__cause__.sqlstate == "42501"  # insufficient_privilege
+        assert expected in str(refused.value)
+    is_write = not sql.lstrip().startswith("select")
+    if is_write and expected not in (0, DENIED, POLICY):
+        assert snapshot() != before, "an allowed write changed nothing"
+    else:
+        assert snapshot() == before, "a refused or empty statement changed data"
+
+
+def test_role_switch_is_transaction_local(world):
+    """After the block, the connection is the owner again and sees every row."""
+    with as_role("authenticated", world.ids["X"]):
+        with connection.cursor() as cursor:
+            cursor.execute("select current_user, auth.uid()::text")
+            assert cursor.fetchone() == ("authenticated", world.ids["X"])
+    with connection.cursor() as cursor:
+        cursor.execute("select current_user = session_user, auth.uid(), count(*) from projects")
+        assert cursor.fetchone() == (True, None, 2)
+
+
+def test_auth_uid_reads_legacy_claim(world):
+    """Supabase's definition: the legacy request.jwt.claim.sub setting wins over the claims JSON."""
+    with as_role("authenticated", None):
+        with connection.cursor() as cursor:
+            cursor.execute("select set_config('request.jwt.claim.sub', %s, true)", [world.ids["S"]])
+            cursor.execute("select auth.uid()::text, count(*) from projects")
+            assert cursor.fetchone() == (world.ids["S"], 2)
+
+
+def test_every_policy_is_for_authenticated_only(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select tablename, policyname, roles::text[] from pg_policies"
+            " where tablename in ('users', 'projects', 'milestones', 'transactions') order by 1, 2"
+        )
+        rows = cursor.fetchall()
+    assert {name for _, name, _ in rows} >= {
+        "users_select_own",
+        "users_update_own",
+        "projects_select_involved",
+        "projects_insert_creator",
+        "projects_update_creator",
+        "projects_delete_creator",
+        "milestones_select_involved",
+        "milestones_insert_creator",
+        "milestones_update_creator",
+        "milestones_delete_creator",
+        "transactions_select_own",
+        "transactions_insert_own",
+    }
+    assert all(roles == ["authenticated"] for _, _, roles in rows)
