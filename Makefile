@@ -1,0 +1,41 @@
+# The two commands of the README:  make run  (the backend)  and  make test  (the whole suite).
+# Both create .venv and install the pinned requirements on first use; nothing else to install.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install migrate db-stop clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, server.
+run: export DEBUG ?= true
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Admin: http://$(HOST):$(PORT)/admin/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+## make db-stop: stop the embedded PostgreSQL (it keeps running between commands otherwise).
+db-stop: install
+	$(PY) -c "from pathlib import Path; from amani.embedded_db import stop; print('stopped' if stop(Path('.data/pg').resolve()) else 'not running')"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,143 @@
+"""The database's own rules: every named CHECK refuses a bad row written around the ORM."""
+
+import re
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from escrow.models import MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
+from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
+
+# constraint name -> (table, an UPDATE's SET clause that breaks only that rule)
+VIOLATIONS = {
+    "users_chk_email_lowercase": ("users", "email = 'Upper@Example.com'"),
+    "users_chk_email_format": ("users", "email = 'no-at-sign'"),
+    "projects_chk_status": ("projects", "status = 'paid'"),
+    "projects_chk_total_amount_positive": ("projects", "total_amount = 0"),
+    "projects_chk_currency_format": ("projects", "currency = 'usd'"),
+    "projects_chk_buyer_not_seller": ("projects", "seller_id = buyer_id"),
+    "projects_chk_creator_is_party": ("projects", "creator_id = (select id from users where email = 'other@example.com')"),
+    "projects_chk_parties_set": ("projects", "status = 'pending', seller_id = null"),
+    "projects_chk_terms_accepted": ("projects", "status = 'active'"),
+    "projects_chk_completed_at": ("projects", "completed_at = now()"),
+    "projects_chk_due_after_start": ("projects", "start_date = now(), due_date = now() - interval '1 day'"),
+    "milestones_chk_status": ("milestones", "status = 'paid'"),
+    "milestones_chk_amount_positive": ("milestones", "amount = -1"),
+    "milestones_chk_currency_format": ("milestones", "currency = 'US'"),
+    "milestones_chk_paid_at": ("milestones", "is_paid = true"),
+    "milestones_chk_approved_at": ("milestones", "status = 'approved'"),
+    "transactions_chk_type": ("transactions", "transaction_type = 'gift'"),
+    "transactions_chk_status": ("transactions", "status = 'done'"),
+    "transactions_chk_amount_positive": ("transactions", "amount = 0, net_amount = 0"),
+    "transactions_chk_fee_nonnegative": ("transactions", "fee = -1, net_amount = amount + 1"),
+    "transactions_chk_fee_within_amount": ("transactions", "fee = amount + 1, net_amount = -1"),
+    "transactions_chk_net_amount": ("transactions", "net_amount = amount + 1"),
+    "transactions_chk_currency_format": ("transactions", "currency = '123'"),
+    "transactions_chk_completed_at": ("transactions", "status = 'completed'"),
+}
+
+
+@pytest.fixture
+def rows(db):
+    UserFactory(email="other@example.com")
+    project = ProjectFactory()
+    MilestoneFactory(project=project)
+    TransactionFactory(project=project)
+    return project
+
+
+def check_constraints() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select conname, pg_get_constraintdef(oid) from pg_constraint"
+            " where contype = 'c' and conname like '%%\\_chk\\_%%'"
+            " and conrelid in ('users'::regclass, 'projects'::regclass, 'milestones'::regclass,"
+            " 'transactions'::regclass)"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_every_check_constraint_is_tested(db):
+    assert set(check_constraints()) == set(VIOLATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(VIOLATIONS))
+def test_check_constraint_refuses_bad_row(rows, name):
+    table, assignment = VIOLATIONS[name]
+    with connection.cursor() as cursor:
+        cursor.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from {table} t")
+        before = cursor.fetchone()[0]
+        with pytest.raises(IntegrityError) as refused, transaction.atomic():
+            cursor.execute(f"update {table} set {assignment}")
+        assert refused.value.__cause__.diag.constraint_name == name
+        cursor.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from {table} t")
+        assert cursor.fetchone()[0] == before
+
+
+def test_valid_rows_pass_every_check(rows):
+    """The factories' rows, and a full valid lifecycle state, satisfy all constraints."""
+    rows.status = ProjectStatus.COMPLETED
+    rows.terms_accepted_at = rows.completed_at = timezone.now()
+    rows.save()
+    milestone = rows.milestones.get()
+    milestone.status, milestone.approved_at = MilestoneStatus.APPROVED, timezone.now()
+    milestone.is_paid, milestone.paid_at = True, timezone.now()
+    milestone.save()
+    assert rows.milestones.filter(is_paid=True).count() == 1
+
+
+def test_email_unique_whatever_the_case(db):
+    UserFactory(email="same@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("insert into users (email, hashed_password) values ('same@example.com', '')")
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("insert into users (email, hashed_password) values ('SAME@example.com', '')")
+    assert refused.value.__cause__.diag.constraint_name == "users_chk_email_lowercase"
+
+
+def test_deleting_a_draft_project_cascades_in_the_database(rows):
+    with connection.cursor() as cursor:
+        cursor.execute("delete from projects where id = %s", [rows.id])
+        cursor.execute("select count(*) from milestones where project_id = %s", [rows.id])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("select count(*), count(project_id) from transactions")
+        assert cursor.fetchone() == (1, 0)  # the ledger row stays, detached
+
+
+def test_updated_at_is_kept_by_the_database(rows):
+    with connection.cursor() as cursor:
+        cursor.execute("update projects set updated_at = '2000-01-01' where id = %s", [rows.id])
+        cursor.execute("select updated_at > now() - interval '1 minute' from projects where id = %s", [rows.id])
+        assert cursor.fetchone()[0] is True
+
+
+# --- choices drift: the values each CHECK allows are exactly the model's choices ---
+
+CHOICE_CHECKS = {
+    "projects_chk_status": ProjectStatus,
+    "milestones_chk_status": MilestoneStatus,
+    "transactions_chk_type": TransactionType,
+    "transactions_chk_status": TransactionStatus,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHOICE_CHECKS))
+def test_check_values_equal_model_choices(db, name):
+    definition = check_constraints()[name]
+    allowed = set(re.findall(r"'([a-z_]+)'::", definition))
+    assert allowed == set(CHOICE_CHECKS[name].values)
+
+
+def test_old_enum_values_are_kept():
+    """The seed's enum values, verbatim: Supabase clients depend on them."""
+    assert ProjectStatus.values == [
+        "draft", "pending", "active", "in_progress", "completed", "disputed", "cancelled", "refunded"
+    ]
+    assert MilestoneStatus.values == ["pending", "in_progress", "completed", "approved", "rejected", "disputed"]
+    assert TransactionType.values == [
+        "deposit", "withdrawal", "escrow_hold", "escrow_release", "refund", "fee", "commission"
+    ]
+    assert TransactionStatus.values == ["pending", "processing", "completed", "failed", "cancelled", "refunded"]

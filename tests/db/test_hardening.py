@@ -1,0 +1,68 @@
+"""Every table that is not an API table is out of reach of anon and authenticated."""
+
+import pytest
+from django.db import DatabaseError, connection
+
+from escrow.db.hardening import close_unprotected_tables
+from escrow.db.rls import as_role
+
+API_TABLES = ("users", "projects", "milestones", "transactions")
+ALL_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+
+
+def non_api_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select relname from pg_class where relnamespace = current_schema()::regnamespace"
+            " and relkind = 'r' and relname <> all(%s) order by 1",
+            [list(API_TABLES)],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def privileges(table: str) -> dict[str, bool]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select has_table_privilege('anon', %s, %s), has_table_privilege('authenticated', %s, %s),"
+            " relrowsecurity from pg_class where oid = %s::regclass",
+            [table, ALL_PRIVILEGES, table, ALL_PRIVILEGES, table],
+        )
+        anon, authenticated, rls = cursor.fetchone()
+    return {"anon": anon, "authenticated": authenticated, "rls": rls}
+
+
+def test_django_tables_are_closed(db):
+    tables = non_api_tables()
+    assert {"django_session", "django_admin_log", "auth_permission", "users_groups"} <= set(tables)
+    for table in tables:
+        assert privileges(table) == {"anon": False, "authenticated": False, "rls": True}, table
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_session_table_refuses_client_roles(db, role):
+    with pytest.raises(DatabaseError, match="permission denied"):
+        with as_role(role, None):
+            with connection.cursor() as cursor:
+                cursor.execute("select session_key from django_session")
+
+
+def test_a_table_created_later_is_closed(db):
+    """As on Supabase, default privileges hand a new table to the client roles; hardening takes it back."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "alter default privileges in schema public grant all on tables to anon, authenticated"
+        )
+        cursor.execute("create table late_feature (id int primary key, secret text)")
+    assert privileges("late_feature")["anon"] is True
+
+    closed = close_unprotected_tables()
+
+    assert "late_feature" in closed
+    assert privileges("late_feature") == {"anon": False, "authenticated": False, "rls": True}
+    # ...and default privileges no longer hand the next table out.
+    with connection.cursor() as cursor:
+        cursor.execute("create table later_feature (id int primary key)")
+    assert privileges("later_feature")["anon"] is False
+    # API tables keep their precise grants.
+    assert privileges("projects")["authenticated"] is True
+    assert privileges("projects")["anon"] is False

@@ -1,0 +1,155 @@
+"""Migrations: clean, reversible, and safe on a database shaped like Supabase's."""
+
+import secrets
+
+import pytest
+from django.core.management import call_command
+
+API_TABLES = ("users", "projects", "milestones", "transactions")
+SHIM_MARK = "amani shim: created by escrow migration 0002"
+
+
+def test_models_and_migrations_agree(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def state(conn) -> dict:
+    """What the migrations put in a database, read through a plain connection."""
+    one = lambda sql, *args: conn.execute(sql, args).fetchone()[0]  # noqa: E731
+    return {
+        "api_tables": one("select count(*) from pg_class where relname = any(%s) and relkind = 'r'", list(API_TABLES)),
+        "policies": one("select count(*) from pg_policies where tablename = any(%s)", list(API_TABLES)),
+        "auth_uid": one("select obj_description(to_regprocedure('auth.uid()'), 'pg_proc')"),
+        "auth_schema": one("select count(*) from pg_namespace where nspname = 'auth'"),
+        "roles": one("select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')"),
+    }
+
+
+@pytest.mark.slow
+def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
+    url = server.url(fresh_database)
+    with server.connect(fresh_database) as conn:
+        server.manage(url, "migrate", "--noinput")
+        head = state(conn)
+        assert head["api_tables"] == 4 and head["policies"] == 13
+        # The roles already exist on this server (other databases use them); auth.uid() did not.
+        assert head["auth_uid"] == SHIM_MARK and head["roles"] == 3
+
+        server.manage(url, "migrate", "escrow", "zero", "--noinput")
+        zero = state(conn)
+        assert zero["api_tables"] == 0 and zero["policies"] == 0
+        assert zero["auth_uid"] is None and zero["auth_schema"] == 0  # what it created is gone
+        assert zero["roles"] == 3  # roles it did not create here stay
+
+        server.manage(url, "migrate", "--noinput")
+        assert state(conn) == head
+        shown = server.manage(url, "showmigrations", "escrow").stdout
+        assert "[X] 0002_constraints_rls" in shown
+
+
+@pytest.mark.slow
+def test_roll_back_one_migration_keeps_the_tables(server, fresh_database):
+    url = server.url(fresh_database)
+    server.manage(url, "migrate", "--noinput")
+    server.manage(url, "migrate", "escrow", "0001", "--noinput")
+    with server.connect(fresh_database) as conn:
+        rolled_back = state(conn)
+        constraints = conn.execute("select count(*) from pg_constraint where conname like '%%\\_chk\\_%%'").fetchone()[0]
+    assert rolled_back["api_tables"] == 4 and rolled_back["policies"] == 0 and constraints == 0
+
+
+SUPABASE_UID = """
+create function auth.uid() returns uuid language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$
+"""
+
+
+@pytest.fixture
+def supabase_database(server, fresh_database):
+    """A database shaped like a Supabase project, and its non-superuser ``postgres``-like role."""
+    role = f"supabase_postgres_{secrets.token_hex(3)}"
+    with server.connect() as conn:
+        for name in ("anon", "authenticated", "service_role"):
+            if not conn.execute("select 1 from pg_roles where rolname = %s", [name]).fetchone():
+                conn.execute(f"create role {name} nologin noinherit")
+        conn.execute(f"create role {role} login createrole bypassrls nosuperuser")
+        conn.execute(f"grant anon, authenticated, service_role to {role} with admin option")
+        conn.execute(f'alter database "{fresh_database}" owner to {role}')
+    with server.connect(fresh_database) as conn:
+        conn.execute("create schema auth")
+        conn.execute(SUPABASE_UID)
+        conn.execute("comment on function auth.uid() is 'Deprecated. Use auth.jwt() -> ''sub'' instead.'")
+        conn.execute("grant usage on schema auth to anon, authenticated, service_role")
+        # As Supabase does: every table the postgres role creates is granted to the client roles.
+        conn.execute(
+            f"alter default privileges for role {role} in schema public"
+            " grant all on tables to anon, authenticated, service_role"
+        )
+        conn.execute(
+            f"alter default privileges for role {role} in schema public"
+            " grant all on sequences to anon, authenticated, service_role"
+        )
+        uid_oid = conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0]
+    yield fresh_database, role, uid_oid
+    with server.connect() as conn:
+        conn.execute(f'drop database if exists "{fresh_database}" with (force)')
+        conn.execute(f"drop role if exists {role}")
+
+
+def exposed_tables(conn) -> list[tuple[str, str]]:
+    """Non-API tables that anon or authenticated can touch in any way."""
+    return conn.execute(
+        """
+        select c.relname, r.rolname from pg_class c cross join (values ('anon'), ('authenticated')) r(rolname)
+        where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> all(%s)
+          and (has_table_privilege(r.rolname, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+               or not c.relrowsecurity)
+        """,
+        [list(API_TABLES)],
+    ).fetchall()
+
+
+@pytest.mark.slow
+def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
+    database, role, uid_oid = supabase_database
+    url = server.url(database, user=role)
+    server.manage(url, "migrate", "--noinput")
+
+    with server.connect(database) as conn:
+        assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
+        assert conn.execute("select obj_description(%s, 'pg_proc')", [uid_oid]).fetchone()[0].startswith("Deprecated")
+        assert state(conn)["policies"] == 13
+        assert conn.execute("select count(*) from pg_class where relname = 'django_session'").fetchone()[0] == 1
+        assert exposed_tables(conn) == []
+        assert conn.execute("select has_table_privilege('anon', 'projects', 'SELECT')").fetchone()[0] is False
+        # The role can act as a client role: what the API does per request.
+        with server.connect(database, user=role) as as_owner:
+            as_owner.execute("begin")
+            as_owner.execute("select set_config('role', 'authenticated', true)")
+            assert as_owner.execute("select current_user").fetchone()[0] == "authenticated"
+            as_owner.execute("rollback")
+
+    # A table made later by this role is closed on the next migrate, despite Supabase's grants.
+    with server.connect(database, user=role) as conn:
+        conn.execute("create table later_table (id int primary key)")
+    with server.connect(database) as conn:
+        # Supabase re-grants default privileges on its own (e.g. in the dashboard); migrate anyway.
+        conn.execute(f"alter default privileges for role {role} in schema public grant all on tables to anon")
+        conn.execute("grant select on later_table to anon, authenticated")
+    server.manage(url, "migrate", "--noinput")
+    with server.connect(database) as conn:
+        assert exposed_tables(conn) == []
+        with server.connect(database, user=role) as as_owner:
+            as_owner.execute("create table even_later (id int)")
+        assert conn.execute("select has_table_privilege('anon', 'even_later', 'SELECT')").fetchone()[0] is False
+
+    server.manage(url, "migrate", "escrow", "zero", "--noinput")
+    with server.connect(database) as conn:
+        zero = state(conn)
+        assert zero["api_tables"] == 0
+        assert zero["auth_schema"] == 1 and zero["roles"] == 3  # Supabase's objects stay
+        assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
