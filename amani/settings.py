@@ -128,6 +128,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Escrow rules (the engine reads these).
 ESCROW_COMMISSION_PERCENT = Decimal(env.str("ESCROW_COMMISSION_PERCENT", default="2.5"))
+# Default inspection period for new projects, in days (0: no automatic approval).
+ESCROW_INSPECTION_DAYS = env.int("ESCROW_INSPECTION_DAYS", default=0)
 
 # Production hardening: on unless DEBUG.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None

@@ -12,7 +12,7 @@ def test_createsuperuser_with_email_login(db, client, monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long operator passphrase")
     call_command("createsuperuser", interactive=False, email="Ops@Example.com", full_name="Ops", verbosity=0)
 
-    operator = User.objects.get()
+    operator = User.objects.get(email="ops@example.com")
     assert (operator.email, operator.is_superuser, operator.is_staff) == ("ops@example.com", True, True)
     assert client.login(username="OPS@example.com", password="a long operator passphrase")
     assert client.get(reverse("admin:index")).status_code == 200
@@ -23,7 +23,7 @@ def test_createsuperuser_refuses_a_duplicate_email(db, monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long operator passphrase")
     with pytest.raises(Exception, match="already"):
         call_command("createsuperuser", interactive=False, email="OPS@example.com", full_name="Ops", verbosity=0)
-    assert User.objects.count() == 1
+    assert User.objects.filter(email="ops@example.com").count() == 1
 
 
 @pytest.mark.parametrize("model", ["user", "project", "milestone", "transaction"])

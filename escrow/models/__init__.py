@@ -1,11 +1,15 @@
 """The four tables of the old backend, kept by name, column and enum value (``db_table``)."""
 
-from escrow.models.choices import MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
+from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
+from escrow.models.events import ActorKind, EscrowEvent
 from escrow.models.ledger import Transaction
 from escrow.models.projects import Milestone, Project
 from escrow.models.users import User
 
 __all__ = [
+    "ActorKind",
+    "EscrowEvent",
+    "FeeBearer",
     "Milestone",
     "MilestoneStatus",
     "Project",

@@ -44,3 +44,12 @@ class TransactionStatus(models.TextChoices):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+
+
+class FeeBearer(models.TextChoices):
+    """Who pays the platform's commission: taken from the seller's release, added to the buyer's
+    deposit, or half each."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    SPLIT = "split"

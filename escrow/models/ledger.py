@@ -41,6 +41,20 @@ class Transaction(TimestampedModel):
     class Meta:
         db_table = "transactions"
         ordering = ["-created_at"]
+        constraints = [
+            # A milestone is released at most once, whatever the code above does concurrently.
+            models.UniqueConstraint(
+                fields=["milestone"],
+                condition=models.Q(transaction_type="escrow_release") & ~models.Q(status__in=["failed", "cancelled"]),
+                name="transactions_one_release_per_milestone",
+            ),
+            # A project is held once: a second confirmation of the same payment cannot hold twice.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(transaction_type="escrow_hold") & ~models.Q(status__in=["failed", "cancelled"]),
+                name="transactions_one_hold_per_project",
+            ),
+        ]
         indexes = [
             models.Index(fields=["transaction_type"], name="transactions_type_idx"),
             models.Index(fields=["status"], name="transactions_status_idx"),

@@ -1,9 +1,11 @@
 """The ``projects`` (the deal) and ``milestones`` (its deliverables and payment parts) tables."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
-from escrow.models.choices import MilestoneStatus, ProjectStatus
+from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus
 from escrow.models.fields import MONEY, TimestampedModel, currency_field, uuid_pk
 
 
@@ -29,6 +31,20 @@ class Project(TimestampedModel):
     start_date = models.DateTimeField(null=True, blank=True)
     due_date = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # New columns (not in the old schema), each with a database default so PostgREST inserts work.
+    fee_bearer = models.CharField(
+        max_length=10, choices=FeeBearer.choices, default=FeeBearer.SELLER, db_default=FeeBearer.SELLER
+    )
+    # The commission rate is fixed when the project is created: a later change of
+    # ESCROW_COMMISSION_PERCENT never changes a deal already made.
+    commission_percent = models.DecimalField(max_digits=5, decimal_places=2, default=None, db_default=Decimal("2.50"))
+    # Days the buyer has to approve or reject a delivered milestone before it is approved for
+    # them (0: never).
+    inspection_days = models.PositiveSmallIntegerField(default=None, db_default=0)
+    # Mutual cancellation of a funded project: the first party's request, until the other agrees.
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
 
     class Meta:
         db_table = "projects"
@@ -40,6 +56,23 @@ class Project(TimestampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if self.commission_percent is None:
+            self.commission_percent = settings.ESCROW_COMMISSION_PERCENT
+        if self.inspection_days is None:
+            self.inspection_days = settings.ESCROW_INSPECTION_DAYS
+        super().save(*args, **kwargs)
+
+    def role_of(self, user) -> set[str]:
+        """The parts ``user`` plays in this project: creator, buyer, seller."""
+        if user is None:
+            return set()
+        return {
+            role
+            for role, party_id in (("creator", self.creator_id), ("buyer", self.buyer_id), ("seller", self.seller_id))
+            if party_id == user.pk
+        }
 
 
 class Milestone(TimestampedModel):

@@ -9,7 +9,24 @@ from django.utils import timezone
 from escrow.models import MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
 from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
 
-# constraint name -> (table, an UPDATE's SET clause that breaks only that rule)
+NEW_EVENT = (
+    "insert into escrow_events (actor_id, actor_kind, action, project_id, from_state, to_state, data)"
+    " select {actor}, {kind}, 'propose', id, 'draft', 'pending', '{{}}' from projects limit 1"
+)
+
+
+
+def new_transaction(**overrides: str) -> str:
+    """An INSERT of a ledger row, valid but for ``overrides`` (ledger rows are never updated)."""
+    values = {"transaction_type": "'deposit'", "status": "'pending'", "amount": "10", "fee": "0",
+              "net_amount": "10", "currency": "'USD'", **overrides}
+    return (
+        f"insert into transactions (user_id, project_id, {', '.join(values)})"
+        f" select buyer_id, id, {', '.join(values.values())} from projects limit 1"
+    )
+
+
+# constraint name -> (table, an UPDATE's SET clause, or a whole INSERT, that breaks only that rule)
 VIOLATIONS = {
     "users_chk_email_lowercase": ("users", "email = 'Upper@Example.com'"),
     "users_chk_email_format": ("users", "email = 'no-at-sign'"),
@@ -22,19 +39,23 @@ VIOLATIONS = {
     "projects_chk_terms_accepted": ("projects", "status = 'active'"),
     "projects_chk_completed_at": ("projects", "completed_at = now()"),
     "projects_chk_due_after_start": ("projects", "start_date = now(), due_date = now() - interval '1 day'"),
+    "projects_chk_fee_bearer": ("projects", "fee_bearer = 'nobody'"),
+    "projects_chk_commission_percent": ("projects", "commission_percent = 100"),
+    "escrow_events_chk_actor_kind": ("escrow_events", NEW_EVENT.format(actor="creator_id", kind="'robot'")),
+    "escrow_events_chk_actor": ("escrow_events", NEW_EVENT.format(actor="null", kind="'user'")),
     "milestones_chk_status": ("milestones", "status = 'paid'"),
     "milestones_chk_amount_positive": ("milestones", "amount = -1"),
     "milestones_chk_currency_format": ("milestones", "currency = 'US'"),
     "milestones_chk_paid_at": ("milestones", "is_paid = true"),
     "milestones_chk_approved_at": ("milestones", "status = 'approved'"),
-    "transactions_chk_type": ("transactions", "transaction_type = 'gift'"),
-    "transactions_chk_status": ("transactions", "status = 'done'"),
-    "transactions_chk_amount_positive": ("transactions", "amount = 0, net_amount = 0"),
-    "transactions_chk_fee_nonnegative": ("transactions", "fee = -1, net_amount = amount + 1"),
-    "transactions_chk_fee_within_amount": ("transactions", "fee = amount + 1, net_amount = -1"),
-    "transactions_chk_net_amount": ("transactions", "net_amount = amount + 1"),
-    "transactions_chk_currency_format": ("transactions", "currency = '123'"),
-    "transactions_chk_completed_at": ("transactions", "status = 'completed'"),
+    "transactions_chk_type": ("transactions", new_transaction(transaction_type="'gift'")),
+    "transactions_chk_status": ("transactions", new_transaction(status="'done'")),
+    "transactions_chk_amount_positive": ("transactions", new_transaction(amount="0", net_amount="0")),
+    "transactions_chk_fee_nonnegative": ("transactions", new_transaction(fee="-1", net_amount="11")),
+    "transactions_chk_fee_within_amount": ("transactions", new_transaction(fee="11", net_amount="-1")),
+    "transactions_chk_net_amount": ("transactions", new_transaction(net_amount="11")),
+    "transactions_chk_currency_format": ("transactions", new_transaction(currency="'123'")),
+    "transactions_chk_completed_at": ("transactions", new_transaction(status="'completed'")),
 }
 
 
@@ -42,7 +63,7 @@ VIOLATIONS = {
 def rows(db):
     UserFactory(email="other@example.com")
     project = ProjectFactory()
-    MilestoneFactory(project=project)
+    MilestoneFactory(project=project, amount=project.total_amount)
     TransactionFactory(project=project)
     return project
 
@@ -53,7 +74,7 @@ def check_constraints() -> dict[str, str]:
             "select conname, pg_get_constraintdef(oid) from pg_constraint"
             " where contype = 'c' and conname like '%%\\_chk\\_%%'"
             " and conrelid in ('users'::regclass, 'projects'::regclass, 'milestones'::regclass,"
-            " 'transactions'::regclass)"
+            " 'transactions'::regclass, 'escrow_events'::regclass)"
         )
         return dict(cursor.fetchall())
 
@@ -66,12 +87,13 @@ def test_every_check_constraint_is_tested(db):
 def test_check_constraint_refuses_bad_row(rows, name):
     table, assignment = VIOLATIONS[name]
     with connection.cursor() as cursor:
-        cursor.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from {table} t")
+        cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")
         before = cursor.fetchone()[0]
         with pytest.raises(IntegrityError) as refused, transaction.atomic():
-            cursor.execute(f"update {table} set {assignment}")
+            statement = assignment if assignment.startswith("insert") else f"update {table} set {assignment}"
+            cursor.execute(statement)
         assert refused.value.__cause__.diag.constraint_name == name
-        cursor.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from {table} t")
+        cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")
         assert cursor.fetchone()[0] == before
 
 

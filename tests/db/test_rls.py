@@ -35,7 +35,7 @@ def world(db) -> World:
     active = ProjectFactory(
         buyer=buyer, seller=seller, creator=buyer, status=ProjectStatus.ACTIVE, terms_accepted_at=timezone.now()
     )
-    active_milestone = MilestoneFactory(project=active, order_index=0)
+    active_milestone = MilestoneFactory(project=active, order_index=0, amount=active.total_amount)
     deposit = TransactionFactory(project=draft, user=buyer)
     hold = TransactionFactory(
         project=active,
@@ -44,9 +44,7 @@ def world(db) -> World:
         status=TransactionStatus.COMPLETED,
         completed_at=timezone.now(),
     )
-    withdrawal = TransactionFactory(
-        project=None, user=stranger, transaction_type=TransactionType.WITHDRAWAL, amount=Decimal("5.00"), currency="USD"
-    )
+    own_deposit = TransactionFactory(project=None, user=stranger, amount=Decimal("5.00"), currency="USD")
     return World(
         ids={
             "B": str(buyer.id),
@@ -58,7 +56,7 @@ def world(db) -> World:
             "MA": str(active_milestone.id),
             "TB": str(deposit.id),
             "TA": str(hold.id),
-            "TX": str(withdrawal.id),
+            "TX": str(own_deposit.id),
         }
     )
 
@@ -181,7 +179,7 @@ CASES = [
     ("transactions no token reads", "no_token", "select id from transactions", 0),
     ("transactions anon reads", "anon", "select id from transactions", DENIED),
     ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", 1),
-    ("transactions insert pending withdrawal", "stranger", NEW_TX + "('{X}', null, 'withdrawal', 'pending', 5, 0, 5)", 1),
+    ("transactions insert pending deposit, no project", "stranger", NEW_TX + "('{X}', null, 'deposit', 'pending', 5, 0, 5)", 1),
     ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", POLICY),
     ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", POLICY),
     ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", POLICY),

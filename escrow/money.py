@@ -1,0 +1,77 @@
+"""Money: Decimal only, exact in each currency's minor unit.
+
+Every amount that enters the engine goes through ``to_money``: a float is a ``TypeError`` (the
+old system multiplied money by floats and every hold failed), and an amount finer than the
+currency's minor unit is refused rather than silently rounded. The only rounding the engine does
+is the commission (``percent_of``, half-up) and splits (``allocate``), whose parts always sum to
+the whole.
+"""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+# ISO 4217 currencies without a minor unit that Amani may see (FinCra's markets and common ones).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
+
+
+class MoneyError(ValueError):
+    """An amount that is not valid money in its currency."""
+
+
+def decimals(currency: str) -> int:
+    return 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def minor_unit(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-decimals(currency))
+
+
+def to_money(value: Decimal | int | str, currency: str) -> Decimal:
+    """The exact Decimal for ``value`` in ``currency``; refuses floats and sub-minor-unit amounts."""
+    if isinstance(value, float):
+        raise TypeError("money must be Decimal, int or str, never float")
+    if isinstance(value, bool):
+        raise TypeError("money must be Decimal, int or str, not bool")
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as error:
+        raise MoneyError(f"{value!r} is not an amount") from error
+    if not amount.is_finite():
+        raise MoneyError(f"{value!r} is not an amount")
+    quantized = amount.quantize(minor_unit(currency), rounding=ROUND_DOWN)
+    if quantized != amount:
+        raise MoneyError(f"{currency} amounts have {decimals(currency)} decimals at most: {value}")
+    return quantized
+
+
+def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
+    """``percent`` % of ``amount``, rounded half-up to the currency's minor unit."""
+    _require_decimal(amount, percent)
+    return (amount * percent / 100).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def allocate(total: Decimal, weights: list[Decimal | int], currency: str) -> list[Decimal]:
+    """Split ``total`` in proportion to ``weights`` so that the parts sum to ``total`` exactly.
+
+    Largest remainder: each part is first rounded down to the minor unit, then the units left
+    over go one each to the parts with the largest remainders (ties: the earlier part).
+    """
+    _require_decimal(total, *weights)
+    weight_sum = sum(Decimal(w) for w in weights)
+    if not weights or weight_sum <= 0 or any(w < 0 for w in weights):
+        raise MoneyError("weights must be non-negative with a positive sum")
+    unit = minor_unit(currency)
+    exact = [total * Decimal(w) / weight_sum for w in weights]
+    parts = [share.quantize(unit, rounding=ROUND_DOWN) for share in exact]
+    left_over = int((total - sum(parts)) / unit)
+    by_remainder = sorted(range(len(parts)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in by_remainder[:left_over]:
+        parts[i] += unit
+    return parts
+
+
+def _require_decimal(*values) -> None:
+    for value in values:
+        if isinstance(value, float):
+            raise TypeError("money must be Decimal, never float")
