@@ -16,6 +16,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name='project',
+            options={'ordering': ['-created_at'], 'permissions': [('act_as_operator', "Can resolve disputes, refund, and approve milestones on a buyer's behalf")]},
+        ),
         migrations.CreateModel(
             name='EscrowEvent',
             fields=[

@@ -49,6 +49,9 @@ class Project(TimestampedModel):
     class Meta:
         db_table = "projects"
         ordering = ["-created_at"]
+        permissions = [
+            ("act_as_operator", "Can resolve disputes, refund, and approve milestones on a buyer's behalf"),
+        ]
         indexes = [
             models.Index(fields=["status"], name="projects_status_idx"),
             models.Index(fields=["created_at"], name="projects_created_at_idx"),

@@ -1,0 +1,46 @@
+"""Every write of the escrow engine: one function per step, atomic, locked, audited.
+
+The API, the admin, the payment gateway's handlers and the management commands call these and
+nothing else to change state or move money.
+"""
+
+from escrow.services.disputes import dispute_resolve
+from escrow.services.funding import amount_owed, deposit_confirm, project_fund_start
+from escrow.services.milestones import (
+    milestone_approve,
+    milestone_auto_approve_due,
+    milestone_dispute,
+    milestone_reject,
+    milestone_start,
+    milestone_submit,
+)
+from escrow.services.projects import (
+    project_accept,
+    project_cancel,
+    project_dispute,
+    project_propose,
+    project_refund,
+    project_request_cancel,
+)
+from escrow.services.withdrawals import withdrawal_request, withdrawal_settle
+
+__all__ = [
+    "amount_owed",
+    "deposit_confirm",
+    "dispute_resolve",
+    "milestone_approve",
+    "milestone_auto_approve_due",
+    "milestone_dispute",
+    "milestone_reject",
+    "milestone_start",
+    "milestone_submit",
+    "project_accept",
+    "project_cancel",
+    "project_dispute",
+    "project_fund_start",
+    "project_propose",
+    "project_refund",
+    "project_request_cancel",
+    "withdrawal_request",
+    "withdrawal_settle",
+]

@@ -1,0 +1,35 @@
+"""The audit trail: one ``escrow_events`` row per state change, in the change's transaction."""
+
+from decimal import Decimal
+
+from escrow.models import ActorKind, EscrowEvent
+
+
+def record_event(*, actor, roles: frozenset[str], action: str, project, milestone=None,
+                 from_state: str = "", to_state: str = "", **data) -> EscrowEvent:
+    if actor is None:
+        kind = ActorKind.SYSTEM
+    elif "operator" in roles and not roles & {"buyer", "seller", "creator"}:
+        kind = ActorKind.OPERATOR
+    else:
+        kind = ActorKind.USER
+    return EscrowEvent.objects.create(
+        actor=actor,
+        actor_kind=kind,
+        action=action,
+        project=project,
+        milestone=milestone,
+        from_state=from_state,
+        to_state=to_state or from_state,
+        data={key: _jsonable(value) for key, value in data.items() if value is not None},
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    return value if isinstance(value, (str, int, float, bool, list)) else str(value)

@@ -1,0 +1,97 @@
+"""Funding: the buyer's deposit is recorded first, and becomes a hold only once the gateway's
+own records confirm the payment (a redirect or a webhook alone proves nothing).
+
+``project_fund_start`` gives the payment side a reference; ``deposit_confirm`` is called with the
+amount the gateway verified it received. Both are idempotent.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from escrow.commission import milestone_quote
+from escrow.errors import InvalidTransition
+from escrow.models import Milestone, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
+from escrow.services.audit import record_event
+from escrow.services.ledger import append_entry
+from escrow.services.locks import lock_project, lock_transaction
+from escrow.services.settlement import set_project_status
+from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
+
+SYSTEM = frozenset({"system"})
+
+
+def amount_owed(project: Project) -> Decimal:
+    """What the buyer pays in: each milestone's price plus the buyer's share of its commission."""
+    return sum((milestone_quote(m, project).buyer_pays for m in Milestone.objects.filter(project=project)), Decimal(0))
+
+
+@transaction.atomic
+def project_fund_start(*, project: Project, actor: User) -> Transaction:
+    """Record the buyer's pending deposit (or return the one already waiting) and its reference."""
+    project = lock_project(project.pk)
+    roles = actor_roles(project, actor)
+    require(PROJECT_TRANSITIONS, "fund", state=project.status, roles=roles)
+    if not project.terms_accepted_at:
+        raise InvalidTransition("The counterparty has not accepted the terms yet.")
+    waiting = Transaction.objects.filter(
+        project=project, transaction_type=TransactionType.DEPOSIT,
+        status__in=[TransactionStatus.PENDING, TransactionStatus.PROCESSING],
+    ).first()
+    if waiting:
+        return waiting
+    deposit = append_entry(
+        transaction_type=TransactionType.DEPOSIT, user_id=project.buyer_id, amount=amount_owed(project),
+        currency=project.currency, project=project, status=TransactionStatus.PENDING,
+        description=f"Escrow funding of {project.title}",
+    )
+    record_event(actor=actor, roles=roles, action="fund", project=project, from_state=project.status,
+                 deposit=deposit, amount=deposit.amount)
+    return deposit
+
+
+@transaction.atomic
+def deposit_confirm(*, reference, amount_received: Decimal, gateway_transaction_id: str | None = None,
+                    gateway_response: dict | None = None) -> Transaction:
+    """The gateway verified a payment for deposit ``reference``: hold it and activate the project.
+
+    Once only, whatever number of times it is called. An amount other than the amount owed, or a
+    payment for a project no longer awaiting one, holds nothing: the deposit is flagged for an
+    operator (extra_data["flag"]) and stays ``processing``.
+    """
+    project_id = Transaction.objects.values_list("project_id", flat=True).get(
+        pk=reference, transaction_type=TransactionType.DEPOSIT
+    )
+    project = lock_project(project_id)
+    deposit = lock_transaction(reference)
+    if deposit.status == TransactionStatus.COMPLETED or (deposit.extra_data or {}).get("flag"):
+        return deposit  # already settled or already flagged: a repeated confirmation changes nothing
+    if amount_received != deposit.amount:
+        flag = "amount_mismatch"
+    elif project.status != ProjectStatus.PENDING or deposit.status != TransactionStatus.PENDING:
+        flag = "project_not_awaiting_payment"
+    else:
+        flag = None
+    now = timezone.now()
+    deposit.gateway_transaction_id = gateway_transaction_id or deposit.gateway_transaction_id
+    deposit.gateway_response = gateway_response or deposit.gateway_response
+    deposit.processed_at = now
+    if flag:
+        deposit.status = TransactionStatus.PROCESSING
+        deposit.extra_data = {**(deposit.extra_data or {}), "flag": flag, "amount_received": str(amount_received)}
+        deposit.save()
+        record_event(actor=None, roles=SYSTEM, action="deposit_flagged", project=project, from_state=project.status,
+                     flag=flag, amount_received=amount_received, amount_owed=deposit.amount)
+        return deposit
+    require(PROJECT_TRANSITIONS, "confirm_deposit", state=project.status, roles=SYSTEM)
+    deposit.status, deposit.completed_at = TransactionStatus.COMPLETED, now
+    deposit.save()
+    append_entry(
+        transaction_type=TransactionType.ESCROW_HOLD, user_id=project.buyer_id, amount=deposit.amount,
+        currency=project.currency, project=project, description=f"Held in escrow for {project.title}",
+        extra_data={"deposit": str(deposit.pk)},
+    )
+    set_project_status(project, ProjectStatus.ACTIVE, actor=None, roles=SYSTEM, action="confirm_deposit",
+                       deposit=deposit, held=deposit.amount)
+    return deposit

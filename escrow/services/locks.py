@@ -1,0 +1,33 @@
+"""Row locks, always in one order: the project, then its milestones by order_index, then users.
+
+Every service that changes money or state takes its locks here, before reading anything it
+decides on, so two requests on the same project serialize instead of both acting on a stale read
+(the old system checked ``is_paid`` and then paid: two releases under concurrency).
+"""
+
+from escrow.models import Milestone, Project, Transaction, User
+
+
+def lock_project(project_id) -> Project:
+    return Project.objects.select_for_update().get(pk=project_id)
+
+
+def lock_project_and_milestones(project_id) -> tuple[Project, list[Milestone]]:
+    project = lock_project(project_id)
+    milestones = list(Milestone.objects.select_for_update().filter(project_id=project_id).order_by("order_index"))
+    return project, milestones
+
+
+def lock_milestone(milestone_id) -> tuple[Project, Milestone]:
+    """The milestone's project first (the fixed order), then the milestone."""
+    project_id = Milestone.objects.values_list("project_id", flat=True).get(pk=milestone_id)
+    project = lock_project(project_id)
+    return project, Milestone.objects.select_for_update().get(pk=milestone_id)
+
+
+def lock_user(user_id) -> User:
+    return User.objects.select_for_update().get(pk=user_id)
+
+
+def lock_transaction(transaction_id) -> Transaction:
+    return Transaction.objects.select_for_update().get(pk=transaction_id)

@@ -1,0 +1,67 @@
+"""Withdrawals: a user's available balance (released or refunded to them, not yet withdrawn) is
+paid out to their bank account. The request writes a pending ``withdrawal``; the payout's outcome
+settles it: completed, or failed, which gives the balance back (a failed row no longer counts)."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from escrow.errors import InsufficientBalance, InvalidInput
+from escrow.models import Transaction, TransactionStatus, TransactionType, User
+from escrow.money import MoneyError, to_money
+from escrow.selectors import available_balance
+from escrow.services.ledger import append_entry
+from escrow.services.locks import lock_transaction, lock_user
+
+BANK_FIELDS = ("account_number", "bank_code", "account_holder_name", "country")
+SETTLED = (TransactionStatus.COMPLETED, TransactionStatus.FAILED)
+
+
+@transaction.atomic
+def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank_account: dict) -> Transaction:
+    """Reserve ``amount`` of the user's available balance for a payout to ``bank_account``."""
+    missing = [f for f in BANK_FIELDS if not str(bank_account.get(f) or "").strip()]
+    if missing:
+        raise InvalidInput(f"bank_account needs {', '.join(missing)}.", field="bank_account")
+    try:
+        amount = to_money(amount, currency)
+    except MoneyError as error:
+        raise InvalidInput(str(error), field="amount") from error
+    if amount <= 0:
+        raise InvalidInput("amount must be greater than zero.", field="amount")
+    lock_user(user.pk)  # one withdrawal decision per user at a time
+    available = available_balance(user.pk, currency)
+    if amount > available:
+        raise InsufficientBalance(f"Only {available} {currency} is available to withdraw.")
+    return append_entry(
+        transaction_type=TransactionType.WITHDRAWAL, user_id=user.pk, amount=amount, currency=currency,
+        status=TransactionStatus.PENDING, description="Withdrawal to bank account",
+        extra_data={"bank_account": {f: str(bank_account[f]).strip() for f in BANK_FIELDS}},
+    )
+
+
+@transaction.atomic
+def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_reference: str | None = None,
+                      gateway_response: dict | None = None) -> Transaction:
+    """Complete or fail a withdrawal, once. A later, different outcome is flagged, never applied."""
+    row = lock_transaction(withdrawal.pk)
+    if row.transaction_type != TransactionType.WITHDRAWAL:
+        raise InvalidInput("Not a withdrawal.", field="withdrawal")
+    outcome = TransactionStatus.COMPLETED if succeeded else TransactionStatus.FAILED
+    if row.status in SETTLED:
+        if row.status != outcome:
+            conflicts = (row.extra_data or {}).get("conflicts", [])
+            row.extra_data = {**(row.extra_data or {}), "flag": "conflicting_outcome",
+                              "conflicts": [*conflicts, outcome]}
+            row.save(update_fields=["extra_data", "updated_at"])
+        return row
+    now = timezone.now()
+    row.status = outcome
+    row.processed_at = now
+    row.completed_at = now if succeeded else None
+    row.gateway_reference = gateway_reference or row.gateway_reference
+    row.gateway_response = gateway_response or row.gateway_response
+    row.save(update_fields=["status", "processed_at", "completed_at", "gateway_reference", "gateway_response",
+                            "updated_at"])
+    return row

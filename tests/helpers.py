@@ -1,0 +1,61 @@
+"""Assertions shared by the test modules."""
+
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+
+from escrow.commission import milestone_quote
+from escrow.models import Milestone, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType
+
+TABLES = ("users", "projects", "milestones", "transactions", "escrow_events")
+
+
+def db_snapshot() -> dict[str, str]:
+    """A digest of every row of the escrow tables, read as the owner: equal digests, nothing written."""
+    digests = {}
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")
+            digests[table] = cursor.fetchone()[0]
+    return digests
+
+
+def _sum(rows, kind: str) -> Decimal:
+    return rows.filter(transaction_type=kind).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+
+
+def assert_ledger_invariants() -> None:
+    """The money rules of DESIGN §6, recomputed from the ledger in Python for every project."""
+    for project in Project.objects.all():
+        rows = Transaction.objects.filter(project=project, status=TransactionStatus.COMPLETED)
+        held = (_sum(rows, TransactionType.ESCROW_HOLD) - _sum(rows, TransactionType.ESCROW_RELEASE)
+                - _sum(rows, TransactionType.COMMISSION) - _sum(rows, TransactionType.REFUND))
+        assert held >= 0, f"{project}: held {held}"
+        with connection.cursor() as cursor:
+            cursor.execute("select escrow_project_held(%s)", [project.pk])
+            assert cursor.fetchone()[0] == held, "the database and Python disagree on what is held"
+        if project.status in (ProjectStatus.COMPLETED, ProjectStatus.REFUNDED):
+            assert held == 0, f"{project} is {project.status} but still holds {held}"
+        for milestone in Milestone.objects.filter(project=project):
+            releases = Transaction.objects.filter(milestone=milestone, transaction_type=TransactionType.ESCROW_RELEASE)
+            assert releases.exclude(status__in=["failed", "cancelled"]).count() <= 1, f"{milestone} released twice"
+            assert milestone.is_paid == releases.filter(status=TransactionStatus.COMPLETED).exists()
+            if milestone.is_paid:
+                quote = milestone_quote(milestone, project)
+                paid = _sum(Transaction.objects.filter(milestone=milestone), TransactionType.ESCROW_RELEASE)
+                commission = _sum(Transaction.objects.filter(milestone=milestone), TransactionType.COMMISSION)
+                assert paid == quote.seller_receives and commission == quote.commission
+                assert paid + commission == quote.buyer_pays, "commission + net must equal gross"
+    overdrawn = (
+        Transaction.objects.values("user_id", "currency")
+        .annotate(
+            credit=Sum("amount", filter=Q(transaction_type__in=["escrow_release", "refund"], status="completed")),
+            debit=Sum("amount", filter=Q(transaction_type="withdrawal", status__in=["pending", "processing", "completed"])),
+        )
+        .filter(debit__gt=0)
+    )
+    for row in overdrawn:
+        assert (row["credit"] or 0) >= row["debit"], f"user {row['user_id']} overdrawn in {row['currency']}"
+    assert not Project.objects.annotate(n=Count("transactions", filter=Q(
+        transactions__transaction_type="escrow_hold"))).filter(n__gt=1).exists(), "a project held twice"
