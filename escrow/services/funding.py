@@ -77,16 +77,18 @@ def deposit_confirm(*, reference, amount_received: Decimal, gateway_transaction_
     deposit.gateway_transaction_id = gateway_transaction_id or deposit.gateway_transaction_id
     deposit.gateway_response = gateway_response or deposit.gateway_response
     deposit.processed_at = now
+    fields = ["gateway_transaction_id", "gateway_response", "processed_at", "status", "updated_at"]
     if flag:
-        deposit.status = TransactionStatus.PROCESSING
+        if deposit.status == TransactionStatus.PENDING:
+            deposit.status = TransactionStatus.PROCESSING  # money arrived, not held: an operator settles it
         deposit.extra_data = {**(deposit.extra_data or {}), "flag": flag, "amount_received": str(amount_received)}
-        deposit.save()
+        deposit.save(update_fields=[*fields, "extra_data"])
         record_event(actor=None, roles=SYSTEM, action="deposit_flagged", project=project, from_state=project.status,
                      flag=flag, amount_received=amount_received, amount_owed=deposit.amount)
         return deposit
     require(PROJECT_TRANSITIONS, "confirm_deposit", state=project.status, roles=SYSTEM)
     deposit.status, deposit.completed_at = TransactionStatus.COMPLETED, now
-    deposit.save()
+    deposit.save(update_fields=[*fields, "completed_at"])
     append_entry(
         transaction_type=TransactionType.ESCROW_HOLD, user_id=project.buyer_id, amount=deposit.amount,
         currency=project.currency, project=project, description=f"Held in escrow for {project.title}",

@@ -1,0 +1,174 @@
+"""Every action, from every state, by every kind of actor: refused exactly where the transition
+tables say so, with the right error, and with nothing written. (The allowed paths are exercised
+with their effects in the other service tests.)"""
+
+import pytest
+
+from escrow import services
+from escrow.errors import InvalidTransition, NotAllowed
+from escrow.models import MilestoneStatus, ProjectStatus
+from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles
+from tests import builders
+from tests.factories import UserFactory
+from tests.helpers import db_snapshot
+
+# The builders make the buyer the creator; the seller is then the counterparty.
+ROLES = {
+    "buyer": frozenset({"buyer", "creator"}),
+    "seller": frozenset({"seller", "counterparty"}),
+    "stranger": frozenset(),
+    "operator": frozenset({"operator"}),
+    "system": frozenset({"system"}),
+}
+
+PROJECT_CALLS = {
+    "propose": lambda p, a: services.project_propose(project=p, actor=a),
+    "accept": lambda p, a: services.project_accept(project=p, actor=a),
+    "fund": lambda p, a: services.project_fund_start(project=p, actor=a),
+    "cancel": lambda p, a: services.project_cancel(project=p, actor=a),
+    "request_cancel": lambda p, a: services.project_request_cancel(project=p, actor=a),
+    "dispute": lambda p, a: services.project_dispute(project=p, actor=a, reason="not as agreed"),
+    "resolve": lambda p, a: services.dispute_resolve(project=p, actor=a, outcome="refund", note="checked"),
+    "refund": lambda p, a: services.project_refund(project=p, actor=a, note="checked"),
+}
+
+MILESTONE_CALLS = {
+    "start": lambda m, a: services.milestone_start(milestone=m, actor=a),
+    "submit": lambda m, a: services.milestone_submit(milestone=m, actor=a, notes="here"),
+    "approve": lambda m, a: services.milestone_approve(milestone=m, actor=a, reason="checked"),
+    "reject": lambda m, a: services.milestone_reject(milestone=m, actor=a, reason="incomplete"),
+    "dispute": lambda m, a: services.milestone_dispute(milestone=m, actor=a, reason="not as agreed"),
+}
+
+
+def user_for(project, actor: str):
+    return {
+        "buyer": lambda: project.buyer,
+        "seller": lambda: project.seller,
+        "stranger": UserFactory,
+        "operator": builders.make_operator,
+        "system": lambda: None,
+    }[actor]()
+
+
+def expected_refusal(transition, state: str, roles, project_state: str | None = None):
+    if not transition.actors & roles:
+        return NotAllowed
+    if state not in transition.sources:
+        return InvalidTransition
+    if transition.project_states and project_state not in transition.project_states:
+        return InvalidTransition
+    return None
+
+
+def assert_refused(call, target, user, error) -> None:
+    before = db_snapshot()
+    with pytest.raises(error):
+        call(target, user)
+    assert db_snapshot() == before, "a refused action wrote something"
+
+
+PROJECT_CASES = [
+    (state, action, actor, error)
+    for state in builders.BUILDERS
+    for action in PROJECT_CALLS
+    for actor in ROLES
+    if (error := expected_refusal(PROJECT_TRANSITIONS[action], state, ROLES[actor]))
+]
+
+
+@pytest.mark.parametrize(("state", "action", "actor", "error"), PROJECT_CASES)
+def test_project_action_refusals(db, state, action, actor, error):
+    project = builders.BUILDERS[state]()
+    assert project.status == state
+    user = user_for(project, actor)
+    assert actor_roles(project, user) == ROLES[actor]
+    assert_refused(PROJECT_CALLS[action], project, user, error)
+
+
+def milestone_in(state: str):
+    """(project, milestone) with the milestone in ``state``."""
+    if state == MilestoneStatus.PENDING:
+        project = builders.in_progress()
+        return project, project.milestones.get(order_index=1)
+    if state == MilestoneStatus.IN_PROGRESS:
+        project = builders.in_progress()
+        return project, project.milestones.get(order_index=0)
+    project = builders.delivered()
+    milestone = project.milestones.get(order_index=0)
+    if state == MilestoneStatus.APPROVED:
+        services.milestone_approve(milestone=milestone, actor=project.buyer)
+    elif state == MilestoneStatus.REJECTED:
+        services.milestone_reject(milestone=milestone, actor=project.buyer, reason="again")
+    elif state == MilestoneStatus.DISPUTED:
+        services.milestone_dispute(milestone=milestone, actor=project.seller, reason="unpaid")
+    milestone.refresh_from_db()
+    return builders.refreshed(project), milestone
+
+
+# A disputed milestone disputes its project; every other milestone state is in a project in progress.
+PROJECT_STATE_OF = {state: ProjectStatus.IN_PROGRESS for state in MilestoneStatus.values} | {
+    MilestoneStatus.DISPUTED: ProjectStatus.DISPUTED
+}
+
+MILESTONE_CASES = [
+    (state, action, actor, error)
+    for state in MilestoneStatus.values
+    for action in MILESTONE_CALLS
+    for actor in ROLES
+    if (error := expected_refusal(MILESTONE_TRANSITIONS[action], state, ROLES[actor], PROJECT_STATE_OF[state]))
+]
+
+
+@pytest.mark.parametrize(("state", "action", "actor", "error"), MILESTONE_CASES)
+def test_milestone_action_refusals(db, state, action, actor, error):
+    project, milestone = milestone_in(state)
+    assert (milestone.status, project.status) == (state, PROJECT_STATE_OF[state])
+    user = user_for(project, actor)
+    assert actor_roles(project, user) == ROLES[actor]
+    assert_refused(MILESTONE_CALLS[action], milestone, user, error)
+
+
+@pytest.mark.parametrize(("action", "index", "actor"), [
+    ("approve", 0, "buyer"), ("reject", 0, "buyer"), ("submit", 1, "seller"), ("start", 2, "seller"),
+])
+def test_a_dispute_freezes_every_milestone(db, action, index, actor):
+    project = builders.delivered(amounts=("300.00", "300.00", "400.00"))
+    services.milestone_start(milestone=project.milestones.get(order_index=1), actor=project.seller)
+    services.project_dispute(project=project, actor=project.seller, reason="unpaid")
+    milestone = project.milestones.get(order_index=index)
+    before = db_snapshot()
+    with pytest.raises(InvalidTransition, match="frozen by a dispute"):
+        MILESTONE_CALLS[action](milestone, getattr(project, actor))
+    assert db_snapshot() == before
+
+
+def test_funding_needs_the_counterpartys_acceptance(db):
+    project = builders.proposed()
+    before = db_snapshot()
+    with pytest.raises(InvalidTransition, match="not accepted"):
+        services.project_fund_start(project=project, actor=project.buyer)
+    assert db_snapshot() == before
+
+
+def test_terms_are_accepted_once(db):
+    project = builders.accepted()
+    before = db_snapshot()
+    with pytest.raises(InvalidTransition, match="already accepted"):
+        services.project_accept(project=project, actor=project.seller)
+    assert db_snapshot() == before
+
+
+def test_the_creator_does_not_accept_their_own_terms(db):
+    project = builders.proposed(creator=None)
+    with pytest.raises(NotAllowed, match="counterparty"):
+        services.project_accept(project=project, actor=project.creator)
+    assert builders.refreshed(project).terms_accepted_at is None
+
+
+def test_a_seller_created_project_is_accepted_by_the_buyer(db):
+    seller = UserFactory()
+    project = builders.proposed(seller=seller, creator=seller)
+    services.project_accept(project=project, actor=project.buyer)
+    assert builders.refreshed(project).terms_accepted_at is not None
+    assert builders.refreshed(project).status == ProjectStatus.PENDING
