@@ -73,7 +73,8 @@ def set_project_status(project: Project, target: str, *, actor, roles, action: s
     if target == ProjectStatus.COMPLETED:
         project.completed_at = timezone.now()
         fields.append("completed_at")
-    if project.cancel_requested_by_id and target != from_state:
+    if project.cancel_requested_by_id and target not in (ProjectStatus.ACTIVE, ProjectStatus.IN_PROGRESS):
+        # A request to cancel stands while the project stays funded; it lapses when it leaves.
         project.cancel_requested_by = None
         fields.append("cancel_requested_by")
     project.save(update_fields=fields)

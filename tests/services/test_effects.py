@@ -277,3 +277,14 @@ def test_a_settled_withdrawal_keeps_its_first_outcome(db):
     assert withdrawal.extra_data["flag"] == "conflicting_outcome"
     assert available_balances(project.seller_id) == {"USD": Decimal("0.00")}
     assert_ledger_invariants()
+
+
+def test_a_cancel_request_survives_the_start_of_work(db):
+    """Found by the stateful test: beginning work used to wipe a pending request to cancel."""
+    project = builders.funded()
+    services.project_request_cancel(project=project, actor=project.buyer)
+    services.milestone_start(milestone=project.milestones.first(), actor=project.seller)
+    assert builders.refreshed(project).cancel_requested_by == project.buyer
+    services.project_request_cancel(project=project, actor=project.seller)
+    assert builders.refreshed(project).status == ProjectStatus.REFUNDED
+    assert_ledger_invariants()

@@ -1,0 +1,355 @@
+"""Random sequences of escrow operations by random actors, against a plain-Python model.
+
+The model restates DESIGN §6 on its own (it does not read ``escrow.states``): who may do what
+from which state, and where the money goes. After every step the engine must agree with it —
+allowed steps succeed with the modelled effect, refused ones raise a domain error and write
+nothing — and the ledger invariants must hold.
+
+At least 200 examples run in CI; set ``HYPOTHESIS_STATEFUL_EXAMPLES`` for more. On a failure,
+Hypothesis prints the failing steps and a ``@reproduce_failure`` blob to replay them.
+"""
+
+import os
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from escrow import services
+from escrow.errors import EscrowError
+from escrow.models import Project, Transaction, TransactionStatus, TransactionType
+from escrow.selectors import available_balance, project_held
+from tests import builders
+from tests.factories import UserFactory
+from tests.helpers import assert_ledger_invariants, db_snapshot
+
+ACTORS = ("buyer", "seller", "stranger", "operator", "system")
+# Drawn more often: the parties, whose steps move an escrow forward.
+ACTOR = st.sampled_from(("buyer", "buyer", "seller", "seller", "stranger", "operator", "system"))
+STAGES = ("draft", "proposed", "accepted", "funded", "delivered")
+FUNDED = ("active", "in_progress")
+BANK = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "Ada Seller", "country": "NG"}
+
+
+def unit(currency: str) -> Decimal:
+    return Decimal(1) if currency in ("UGX", "XOF") else Decimal("0.01")
+
+
+class Model:
+    """The rules, restated: one project, two or three milestones."""
+
+    def __init__(self, amounts: list[Decimal], currency: str, fee_bearer: str, percent: Decimal):
+        self.currency, self.percent, self.fee_bearer = currency, percent, fee_bearer
+        self.status, self.accepted, self.funding_flagged, self.cancel_asker = "draft", False, False, None
+        self.milestones = [{"amount": a, "status": "pending", "paid": False} for a in amounts]
+        self.held = Decimal(0)
+        self.balance = {"buyer": Decimal(0), "seller": Decimal(0)}
+
+    def split(self, gross: Decimal) -> tuple[Decimal, Decimal]:
+        """(what the buyer pays, what the seller receives) for a milestone of ``gross``."""
+        commission = (gross * self.percent / 100).quantize(unit(self.currency), rounding=ROUND_HALF_UP)
+        seller_part = {"seller": commission, "buyer": Decimal(0),
+                       "split": (commission / 2).quantize(unit(self.currency), rounding=ROUND_DOWN)}[self.fee_bearer]
+        return gross + commission - seller_part, gross - seller_part
+
+    def owed(self) -> Decimal:
+        return sum(self.split(m["amount"])[0] for m in self.milestones)
+
+    def release(self, index: int) -> None:
+        milestone = self.milestones[index]
+        pays, receives = self.split(milestone["amount"])
+        milestone.update(status="approved", paid=True)
+        self.held -= pays
+        self.balance["seller"] += receives
+
+    def refund_all(self) -> None:
+        self.balance["buyer"] += self.held
+        self.held = Decimal(0)
+        self.status, self.cancel_asker = "refunded", None
+
+
+class EscrowMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.atomic = transaction.atomic()
+        self.atomic.__enter__()  # every example runs in a savepoint, rolled back at teardown
+        self.ready = False
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self.atomic.__exit__(None, None, None)
+
+    @precondition(lambda self: not self.ready)
+    @rule(
+        amounts=st.lists(st.integers(min_value=100, max_value=500_000), min_size=2, max_size=3),
+        currency=st.sampled_from(["USD", "UGX", "XOF", "KES"]),
+        fee_bearer=st.sampled_from(["buyer", "seller", "split"]),
+        percent=st.sampled_from([Decimal("2.5"), Decimal("0"), Decimal("7.25")]),
+        stage=st.sampled_from(STAGES),
+    )
+    def create(self, amounts, currency, fee_bearer, percent, stage):
+        """A project at a random stage of its life, reached through the services."""
+        values = [Decimal(a) * unit(currency) for a in amounts]
+        build = {"draft": builders.draft, "proposed": builders.proposed, "accepted": builders.accepted,
+                 "funded": builders.funded, "delivered": builders.delivered}[stage]
+        self.project = build(amounts=[str(v) for v in values], currency=currency, fee_bearer=fee_bearer,
+                             commission_percent=percent)
+        self.users = {"buyer": self.project.buyer, "seller": self.project.seller, "stranger": UserFactory(),
+                      "operator": builders.make_operator(), "system": None}
+        self.model = model = Model(values, currency, fee_bearer, percent)
+        if stage != "draft":
+            model.status = "pending"
+        model.accepted = stage in ("accepted", "funded", "delivered")
+        if stage in ("funded", "delivered"):
+            model.status, model.held = "active", model.owed()
+        if stage == "delivered":
+            model.status = "in_progress"
+            model.milestones[0]["status"] = "completed"
+        self.milestone_ids = list(self.project.milestones.order_by("order_index").values_list("pk", flat=True))
+        self.withdrawals: list[tuple[Transaction, Decimal]] = []
+        self.ready = True
+
+    # --- the engine's call, and the check against the model ---
+
+    def attempt(self, allowed: bool, call, effect=lambda: None):
+        before = db_snapshot()
+        if allowed:
+            call()
+            effect()
+        else:
+            with pytest.raises(EscrowError):
+                call()
+            assert db_snapshot() == before, "a refused step wrote something"
+
+    def milestone(self, index):
+        return self.project.milestones.get(pk=self.milestone_ids[index])
+
+    # --- rules ---
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR)
+    def propose(self, actor):
+        allowed = actor == "buyer" and self.model.status == "draft"
+        self.attempt(allowed, lambda: services.project_propose(project=self.project, actor=self.users[actor]),
+                     lambda: setattr(self.model, "status", "pending"))
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR)
+    def accept(self, actor):
+        allowed = actor == "seller" and self.model.status == "pending" and not self.model.accepted
+        self.attempt(allowed, lambda: services.project_accept(project=self.project, actor=self.users[actor]),
+                     lambda: setattr(self.model, "accepted", True))
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, exact=st.booleans())
+    def fund_and_pay(self, actor, exact):
+        model = self.model
+        allowed = actor == "buyer" and model.status == "pending" and model.accepted
+
+        def call():
+            deposit = services.project_fund_start(project=self.project, actor=self.users[actor])
+            assert deposit.amount == model.owed()
+            services.deposit_confirm(reference=deposit.pk,
+                                     amount_received=deposit.amount if exact else deposit.amount + unit(model.currency))
+
+        def effect():
+            if model.funding_flagged:
+                return  # a flagged deposit waits for an operator: nothing more happens
+            if exact:
+                model.status, model.held = "active", model.owed()
+            else:
+                model.funding_flagged = True
+
+        self.attempt(allowed, call, effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR)
+    def cancel(self, actor):
+        allowed = actor in ("buyer", "seller") and self.model.status in ("draft", "pending")
+        self.attempt(allowed, lambda: services.project_cancel(project=self.project, actor=self.users[actor]),
+                     lambda: setattr(self.model, "status", "cancelled"))
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, index=st.integers(0, 2))
+    def start(self, actor, index):
+        model = self.model
+        index %= len(model.milestones)
+        allowed = (actor == "seller" and model.status in FUNDED
+                   and model.milestones[index]["status"] in ("pending", "rejected"))
+
+        def effect():
+            model.milestones[index]["status"] = "in_progress"
+            model.status = "in_progress"
+
+        self.attempt(allowed, lambda: services.milestone_start(milestone=self.milestone(index), actor=self.users[actor]),
+                     effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, index=st.integers(0, 2))
+    def submit(self, actor, index):
+        model = self.model
+        index %= len(model.milestones)
+        allowed = actor == "seller" and model.status in FUNDED and model.milestones[index]["status"] == "in_progress"
+        self.attempt(allowed, lambda: services.milestone_submit(milestone=self.milestone(index), actor=self.users[actor]),
+                     lambda: model.milestones[index].update(status="completed"))
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, index=st.integers(0, 2))
+    def approve(self, actor, index):
+        model = self.model
+        index %= len(model.milestones)
+        # The system approves only after an inspection period, which these projects do not have.
+        allowed = actor in ("buyer", "operator") and model.status in FUNDED \
+            and model.milestones[index]["status"] == "completed"
+
+        def effect():
+            model.release(index)
+            if all(m["paid"] for m in model.milestones):
+                model.status = "completed"
+
+        self.attempt(allowed, lambda: services.milestone_approve(
+            milestone=self.milestone(index), actor=self.users[actor], reason="on the buyer's behalf"), effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, index=st.integers(0, 2))
+    def reject(self, actor, index):
+        model = self.model
+        index %= len(model.milestones)
+        allowed = actor == "buyer" and model.status in FUNDED and model.milestones[index]["status"] == "completed"
+        self.attempt(allowed, lambda: services.milestone_reject(
+            milestone=self.milestone(index), actor=self.users[actor], reason="not yet"),
+            lambda: model.milestones[index].update(status="rejected"))
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, index=st.one_of(st.none(), st.integers(0, 2)))
+    def dispute(self, actor, index):
+        model = self.model
+        if index is None:
+            allowed = actor in ("buyer", "seller") and model.status in FUNDED
+            call = lambda: services.project_dispute(project=self.project, actor=self.users[actor], reason="why")  # noqa: E731
+        else:
+            index %= len(model.milestones)
+            allowed = actor in ("buyer", "seller") and model.status in FUNDED \
+                and model.milestones[index]["status"] in ("in_progress", "completed", "rejected")
+            call = lambda: services.milestone_dispute(milestone=self.milestone(index), actor=self.users[actor],  # noqa: E731
+                                                      reason="why")
+
+        def effect():
+            model.status, model.cancel_asker = "disputed", None
+            if index is not None:
+                model.milestones[index]["status"] = "disputed"
+
+        self.attempt(allowed, call, effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, outcome=st.sampled_from(["release", "refund", "split"]),
+          share=st.integers(0, 100))
+    def resolve(self, actor, outcome, share):
+        model = self.model
+        allowed = actor == "operator" and model.status == "disputed"
+        held = model.held
+        to_seller = (held * share / 100).quantize(unit(model.currency), rounding=ROUND_DOWN)
+
+        def effect():
+            if outcome == "release":
+                for index, milestone in enumerate(model.milestones):
+                    if not milestone["paid"]:
+                        model.release(index)
+                model.status = "completed"
+            elif outcome == "refund":
+                model.refund_all()
+            else:
+                commission = (to_seller * model.percent / 100).quantize(unit(model.currency), rounding=ROUND_HALF_UP)
+                model.balance["seller"] += to_seller - commission
+                model.balance["buyer"] += held - to_seller
+                model.held = Decimal(0)
+                model.status = "refunded" if held - to_seller > 0 else "completed"
+
+        self.attempt(allowed, lambda: services.dispute_resolve(
+            project=self.project, actor=self.users[actor], outcome=outcome, note="decided",
+            seller_amount=to_seller, buyer_amount=held - to_seller), effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR)
+    def operator_refund(self, actor):
+        model = self.model
+        allowed = actor == "operator" and model.status in (*FUNDED, "disputed")
+        self.attempt(allowed, lambda: services.project_refund(project=self.project, actor=self.users[actor], note="n"),
+                     model.refund_all)
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR)
+    def request_cancel(self, actor):
+        model = self.model
+        allowed = actor in ("buyer", "seller") and model.status in FUNDED and model.cancel_asker != actor
+
+        def effect():
+            if model.cancel_asker is None:
+                model.cancel_asker = actor
+            else:
+                model.refund_all()
+
+        self.attempt(allowed, lambda: services.project_request_cancel(project=self.project, actor=self.users[actor]),
+                     effect)
+
+    @precondition(lambda self: self.ready)
+    @rule(who=st.sampled_from(["buyer", "seller"]), percent=st.integers(1, 120))
+    def withdraw(self, who, percent):
+        model = self.model
+        amount = (model.balance[who] * percent / 100).quantize(unit(model.currency), rounding=ROUND_DOWN) \
+            or unit(model.currency)
+        allowed = amount <= model.balance[who]
+
+        def call():
+            row = services.withdrawal_request(user=self.users[who], amount=amount, currency=model.currency,
+                                              bank_account=BANK)
+            self.withdrawals.append((row, who))
+
+        self.attempt(allowed, call, lambda: model.balance.__setitem__(who, model.balance[who] - amount))
+
+    @precondition(lambda self: self.ready and any(
+        r.status == TransactionStatus.PENDING for r, _ in getattr(self, "withdrawals", [])))
+    @rule(succeeded=st.booleans(), data=st.data())
+    def settle_withdrawal(self, succeeded, data):
+        pending = [(r, who) for r, who in self.withdrawals if r.status == TransactionStatus.PENDING]
+        row, who = data.draw(st.sampled_from(pending))
+        services.withdrawal_settle(withdrawal=row, succeeded=succeeded)
+        row.refresh_from_db()
+        if not succeeded:
+            self.model.balance[who] += row.amount
+
+    # --- after every step ---
+
+    @invariant()
+    def engine_agrees_with_the_model(self):
+        if not self.ready:
+            return
+        project = Project.objects.get(pk=self.project.pk)
+        assert project.status == self.model.status
+        assert project_held(project.pk) == self.model.held
+        for who in ("buyer", "seller"):
+            assert available_balance(self.users[who].pk, self.model.currency) == self.model.balance[who], who
+        assert [m.status for m in project.milestones.order_by("order_index")] == \
+            [m["status"] for m in self.model.milestones]
+        holds = Transaction.objects.filter(project=project, transaction_type=TransactionType.ESCROW_HOLD).count()
+        assert holds == (0 if self.model.status in ("draft", "pending", "cancelled") else 1)
+        assert_ledger_invariants()
+
+
+EscrowMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_STATEFUL_EXAMPLES", "200")),
+    stateful_step_count=25,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.mark.slow
+def test_escrow_engine_against_the_model(db):
+    from hypothesis.stateful import run_state_machine_as_test
+
+    run_state_machine_as_test(EscrowMachine, settings=EscrowMachine.TestCase.settings)
