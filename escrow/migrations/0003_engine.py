@@ -77,6 +77,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='escrowevent',
             name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='escrow.project'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='escrow.project'),
         ),
     ]

@@ -9,7 +9,8 @@ bug or a concurrent request meets instead of a silent double payment:
   since each statement in the trigger sees rows committed by whoever held the lock before);
 - once proposed, a project's milestones sum exactly to its total, in its currency;
 - the audit trail is append-only;
-- parties read their projects' events through RLS; nobody writes them through PostgREST.
+- parties read their projects' events (and users their own) through RLS; nobody writes them
+  through PostgREST.
 """
 
 from django.db import migrations
@@ -204,7 +205,7 @@ class Migration(migrations.Migration):
         ),
         sql(
             "CREATE POLICY escrow_events_select_involved ON escrow_events FOR SELECT TO authenticated"
-            f" USING (EXISTS (SELECT 1 FROM projects p WHERE p.id = escrow_events.project_id"
+            f" USING (actor_id = {U} OR EXISTS (SELECT 1 FROM projects p WHERE p.id = escrow_events.project_id"
             f" AND {U} in (p.creator_id, p.buyer_id, p.seller_id)))",
             "DROP POLICY escrow_events_select_involved ON escrow_events",
         ),

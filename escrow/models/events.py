@@ -23,7 +23,10 @@ class EscrowEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     action = models.CharField(max_length=40)
-    project = models.ForeignKey("escrow.Project", on_delete=models.PROTECT, related_name="events")
+    # Null only for events about a user's own money outside any project (withdrawals).
+    project = models.ForeignKey(
+        "escrow.Project", on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    )
     milestone = models.ForeignKey(
         "escrow.Milestone", on_delete=models.PROTECT, related_name="events", null=True, blank=True
     )

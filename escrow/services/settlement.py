@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from escrow.commission import milestone_quote
-from escrow.models import Milestone, MilestoneStatus, Project, ProjectStatus, TransactionType
-from escrow.money import percent_of
+from escrow.commission import commission_quote, milestone_quote
+from escrow.models import FeeBearer, Milestone, MilestoneStatus, Project, ProjectStatus, TransactionType
 from escrow.selectors import project_held
 from escrow.services.audit import record_event
 from escrow.services.ledger import PLATFORM_USER_ID, append_entry
@@ -44,7 +43,10 @@ def release_milestone(*, project: Project, milestone: Milestone, actor, roles, a
 
 def release_amount(*, project: Project, gross: Decimal, actor, roles, action: str, **event_data) -> None:
     """Release ``gross`` of the hold to the seller, not tied to one milestone (a split resolution)."""
-    commission = percent_of(gross, project.commission_percent, project.currency)
+    # A split's seller part bears the commission itself, whoever bore it on the milestones.
+    quote = commission_quote(amount=gross, currency=project.currency, fee_bearer=FeeBearer.SELLER,
+                             percent=project.commission_percent)
+    commission = quote.commission
     append_entry(
         transaction_type=TransactionType.ESCROW_RELEASE, user_id=project.seller_id, amount=gross - commission,
         currency=project.currency, project=project, description="Release by dispute resolution",

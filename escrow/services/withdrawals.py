@@ -11,11 +11,13 @@ from escrow.errors import InsufficientBalance, InvalidInput
 from escrow.models import Transaction, TransactionStatus, TransactionType, User
 from escrow.money import MoneyError, to_money
 from escrow.selectors import available_balance
+from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
 from escrow.services.locks import lock_transaction, lock_user
 
 BANK_FIELDS = ("account_number", "bank_code", "account_holder_name", "country")
 SETTLED = (TransactionStatus.COMPLETED, TransactionStatus.FAILED)
+SYSTEM = frozenset({"system"})
 
 
 @transaction.atomic
@@ -34,11 +36,14 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     available = available_balance(user.pk, currency)
     if amount > available:
         raise InsufficientBalance(f"Only {available} {currency} is available to withdraw.")
-    return append_entry(
+    withdrawal = append_entry(
         transaction_type=TransactionType.WITHDRAWAL, user_id=user.pk, amount=amount, currency=currency,
         status=TransactionStatus.PENDING, description="Withdrawal to bank account",
         extra_data={"bank_account": {f: str(bank_account[f]).strip() for f in BANK_FIELDS}},
     )
+    record_event(actor=user, roles=frozenset(), action="withdrawal_request", project=None,
+                 to_state=TransactionStatus.PENDING, withdrawal=withdrawal, amount=amount, currency=currency)
+    return withdrawal
 
 
 @transaction.atomic
@@ -55,6 +60,8 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
             row.extra_data = {**(row.extra_data or {}), "flag": "conflicting_outcome",
                               "conflicts": [*conflicts, outcome]}
             row.save(update_fields=["extra_data", "updated_at"])
+            record_event(actor=None, roles=SYSTEM, action="withdrawal_conflict", project=None, from_state=row.status,
+                         withdrawal=row, reported=outcome)
         return row
     now = timezone.now()
     row.status = outcome
@@ -64,4 +71,6 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
     row.gateway_response = gateway_response or row.gateway_response
     row.save(update_fields=["status", "processed_at", "completed_at", "gateway_reference", "gateway_response",
                             "updated_at"])
+    record_event(actor=None, roles=SYSTEM, action="withdrawal_settle", project=None,
+                 from_state=TransactionStatus.PENDING, to_state=outcome, withdrawal=row)
     return row

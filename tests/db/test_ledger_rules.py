@@ -173,3 +173,11 @@ def test_events_are_read_by_the_parties_only(funded):
         with as_role("authenticated", project.buyer.id):
             EscrowEvent.objects.create(actor=project.buyer, actor_kind="user", action="forged", project=project)
     assert EscrowEvent.objects.count() == 1
+
+
+def test_a_users_own_events_outside_projects_are_theirs_alone(db):
+    owner, other = UserFactory(), UserFactory()
+    EscrowEvent.objects.create(actor=owner, actor_kind="user", action="withdrawal_request", project=None)
+    for user, seen in ((owner, 1), (other, 0)):
+        with as_role("authenticated", user.id):
+            assert EscrowEvent.objects.count() == seen

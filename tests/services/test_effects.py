@@ -288,3 +288,15 @@ def test_a_cancel_request_survives_the_start_of_work(db):
     services.project_request_cancel(project=project, actor=project.seller)
     assert builders.refreshed(project).status == ProjectStatus.REFUNDED
     assert_ledger_invariants()
+
+
+def test_withdrawals_are_audited(db):
+    project = builders.completed()
+    withdrawal = services.withdrawal_request(user=project.seller, amount="100.00", currency="USD", bank_account=BANK)
+    services.withdrawal_settle(withdrawal=withdrawal, succeeded=False)
+    events = EscrowEvent.objects.filter(project=None).order_by("created_at")
+    assert [(e.action, e.actor, e.from_state, e.to_state) for e in events] == [
+        ("withdrawal_request", project.seller, "", "pending"),
+        ("withdrawal_settle", None, "pending", "failed"),
+    ]
+    assert events[0].data == {"withdrawal": str(withdrawal.pk), "amount": "100.00", "currency": "USD"}
