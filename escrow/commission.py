@@ -18,7 +18,7 @@ from django.conf import settings
 
 from escrow.errors import InvalidInput
 from escrow.models import FeeBearer
-from escrow.money import MoneyError, minor_unit, percent_of, to_money
+from escrow.money import minor_unit, parse_amount, percent_of
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,7 @@ def commission_quote(*, amount: Decimal | str | int, currency: str, fee_bearer: 
     """What the buyer pays and the seller receives for ``amount``, at ``percent`` (the setting by default)."""
     if fee_bearer not in FeeBearer.values:
         raise InvalidInput(f"fee_bearer must be one of {', '.join(FeeBearer.values)}.", field="fee_bearer")
-    try:
-        gross = to_money(amount, currency)
-    except MoneyError as error:
-        raise InvalidInput(str(error), field="amount") from error
-    if gross <= 0:
-        raise InvalidInput("amount must be greater than zero.", field="amount")
+    gross = parse_amount(amount, currency)
     rate = settings.ESCROW_COMMISSION_PERCENT if percent is None else percent
     commission = percent_of(gross, rate, currency)
     if fee_bearer == FeeBearer.SELLER:

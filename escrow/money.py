@@ -7,7 +7,10 @@ is the commission (``percent_of``, half-up) and splits (``allocate``), whose par
 the whole.
 """
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from escrow.errors import InvalidInput
 
 # ISO 4217 currencies without a minor unit that Amani may see (FinCra's markets and common ones).
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -43,6 +46,20 @@ def to_money(value: Decimal | int | str, currency: str) -> Decimal:
     if quantized != amount:
         raise MoneyError(f"{currency} amounts have {decimals(currency)} decimals at most: {value}")
     return quantized
+
+
+def parse_amount(value, currency: str, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
+    """``to_money`` for input from outside: a field-named ``InvalidInput`` for anything but a
+    positive (or, if allowed, zero) amount in a well-formed currency."""
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput("currency must be an ISO 4217 code such as USD.", field="currency")
+    try:
+        amount = to_money(value, currency)
+    except MoneyError as error:
+        raise InvalidInput(str(error), field=field) from error
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidInput(f"{field} must be greater than zero.", field=field)
+    return amount
 
 
 def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:

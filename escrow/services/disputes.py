@@ -6,7 +6,7 @@ from django.db import transaction
 
 from escrow.errors import AmountsDoNotAddUp, InvalidInput
 from escrow.models import Project, ProjectStatus, User
-from escrow.money import MoneyError, to_money
+from escrow.money import parse_amount
 from escrow.selectors import project_held
 from escrow.services.locks import lock_project_and_milestones
 from escrow.services.settlement import (
@@ -53,13 +53,8 @@ def dispute_resolve(*, project: Project, actor: User, outcome: str, note: str,
                            outcome=outcome, note=note)
         return project
     held = project_held(project.pk)
-    try:
-        to_seller = to_money(seller_amount if seller_amount is not None else "0", project.currency)
-        to_buyer = to_money(buyer_amount if buyer_amount is not None else "0", project.currency)
-    except (MoneyError, TypeError) as error:
-        raise InvalidInput(str(error), field="seller_amount") from error
-    if to_seller < 0 or to_buyer < 0:
-        raise InvalidInput("Split amounts cannot be negative.", field="seller_amount")
+    to_seller = parse_amount(seller_amount or "0", project.currency, field="seller_amount", allow_zero=True)
+    to_buyer = parse_amount(buyer_amount or "0", project.currency, field="buyer_amount", allow_zero=True)
     if to_seller + to_buyer != held:
         raise AmountsDoNotAddUp(
             f"The split ({to_seller} + {to_buyer}) must equal what is held: {held} {project.currency}."

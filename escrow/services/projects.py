@@ -4,7 +4,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from escrow.errors import AmountsDoNotAddUp, InvalidInput, InvalidTransition
-from escrow.models import Milestone, MilestoneStatus, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
+from escrow.models import (
+    Milestone,
+    MilestoneStatus,
+    Project,
+    ProjectStatus,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+    User,
+)
 from escrow.services.audit import record_event
 from escrow.services.locks import lock_project, lock_project_and_milestones
 from escrow.services.settlement import refund_everything_held, set_project_status

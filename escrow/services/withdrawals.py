@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from escrow.errors import InsufficientBalance, InvalidInput
 from escrow.models import Transaction, TransactionStatus, TransactionType, User
-from escrow.money import MoneyError, to_money
+from escrow.money import parse_amount
 from escrow.selectors import available_balance
 from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
@@ -26,12 +26,7 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     missing = [f for f in BANK_FIELDS if not str(bank_account.get(f) or "").strip()]
     if missing:
         raise InvalidInput(f"bank_account needs {', '.join(missing)}.", field="bank_account")
-    try:
-        amount = to_money(amount, currency)
-    except MoneyError as error:
-        raise InvalidInput(str(error), field="amount") from error
-    if amount <= 0:
-        raise InvalidInput("amount must be greater than zero.", field="amount")
+    amount = parse_amount(amount, currency)
     lock_user(user.pk)  # one withdrawal decision per user at a time
     available = available_balance(user.pk, currency)
     if amount > available:

@@ -10,6 +10,7 @@ from escrow.db.rls import as_role
 from escrow.models import EscrowEvent, ProjectStatus, Transaction, TransactionStatus, TransactionType
 from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
 
+
 def ledger_row(**fields) -> Transaction:
     if fields.get("status") == TransactionStatus.COMPLETED:
         fields.setdefault("completed_at", timezone.now())

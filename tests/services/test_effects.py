@@ -13,7 +13,6 @@ from escrow.models import (
     ActorKind,
     EscrowEvent,
     Milestone,
-    MilestoneStatus,
     ProjectStatus,
     Transaction,
     TransactionStatus,
