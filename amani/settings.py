@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
     "escrow",
 ]
 
@@ -116,7 +117,8 @@ if TESTING:
     # Hashing strength is not under test; a fast hasher keeps the suite quick.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Shared by every app process (throttling, the Supabase JWKS): the database by default.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://amani_cache")}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -130,6 +132,59 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 ESCROW_COMMISSION_PERCENT = Decimal(env.str("ESCROW_COMMISSION_PERCENT", default="2.5"))
 # Default inspection period for new projects, in days (0: no automatic approval).
 ESCROW_INSPECTION_DAYS = env.int("ESCROW_INSPECTION_DAYS", default=0)
+
+# --- API -----------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "escrow.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browsable API
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "escrow.api.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "escrow.api.fields.DecimalJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "escrow.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="10/min")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Amani escrow API",
+    "DESCRIPTION": "Escrow between a buyer and a seller: projects, milestones, funding, releases, withdrawals.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "escrow.models.choices.ProjectStatus",
+        "MilestoneStatusEnum": "escrow.models.choices.MilestoneStatus",
+        "TransactionTypeEnum": "escrow.models.choices.TransactionType",
+        "TransactionStatusEnum": "escrow.models.choices.TransactionStatus",
+        "FeeBearerEnum": "escrow.models.choices.FeeBearer",
+    },
+}
+
+# Our own tokens (HS256). The signing key defaults to SECRET_KEY.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
+JWT_ISSUER = env.str("JWT_ISSUER", default="amani")
+JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
+JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 3600)
+# Supabase sessions: asymmetric keys from <SUPABASE_URL>/auth/v1/.well-known/jwks.json, and the
+# legacy HS256 secret if the project still has one.
+SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")
+SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default="")
+SUPABASE_JWKS_CACHE_SECONDS = min(env.int("SUPABASE_JWKS_CACHE_SECONDS", default=600), 600)
+
+# Every authenticated API request runs as the `authenticated` role under RLS. Turning it off
+# exists only for `make bench` to measure what RLS costs; never in production.
+API_RLS = env.bool("API_RLS", default=True)
+
+# Idempotency keys are kept at least this long (the purge command removes older ones).
+IDEMPOTENCY_KEY_TTL_HOURS = max(env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48), 24)
 
 # Production hardening: on unless DEBUG.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None

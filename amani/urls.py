@@ -1,8 +1,9 @@
-"""URL configuration: the operator console (Django admin). The API joins under /api/v1/."""
+"""URL configuration: the client API under /api/v1/ and the operator console (Django admin)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
+    path("api/v1/", include("escrow.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -36,6 +36,9 @@ FUNDED = (P.ACTIVE, P.IN_PROGRESS)
 PROJECT_TRANSITIONS = {
     t.action: t
     for t in (
+        # The terms (the project's fields and its milestones) are the creator's while draft.
+        _t("edit", [P.DRAFT], None, ["creator"]),
+        _t("delete", [P.DRAFT], None, ["creator"]),
         _t("propose", [P.DRAFT], P.PENDING, ["creator"]),
         _t("accept", [P.PENDING], None, ["counterparty"]),
         _t("fund", [P.PENDING], None, ["buyer"]),

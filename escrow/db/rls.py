@@ -1,9 +1,11 @@
-"""Run queries as a Supabase client role, the way PostgREST does.
+"""Run queries as a Supabase client role, the way PostgREST does — and leave it when needed.
 
 PostgREST, per request, opens a transaction and sets the role and the JWT claims with
 ``set_config(..., true)``: transaction-local, so nothing leaks to the next user of a pooled
-connection (Supabase's transaction pooler included). ``as_role`` does the same in one statement;
-RLS policies then see ``auth.uid()`` as the caller.
+connection (Supabase's transaction pooler included). ``switch_role`` does the same in one
+statement, which also returns what it replaced so ``restore_role`` can put it back: a commit
+ends the switch anyway, but a block nested in a longer transaction (a savepoint) must not leave
+its role behind. RLS policies then see ``auth.uid()`` as the caller.
 """
 
 import json
@@ -13,27 +15,55 @@ from uuid import UUID
 
 from django.db import connections, transaction
 
+Previous = tuple[str, str]
+
 SWITCH = (
-    "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
+    "SELECT current_setting('role'), coalesce(current_setting('request.jwt.claims', true), ''),"
+    " set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 )
+RESTORE = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
+
+
+def claims_for(role: str, user_id: UUID | str | None) -> str:
+    return json.dumps({"sub": str(user_id), "role": role}) if user_id else ""
+
+
+def switch_role(role: str, claims: str | None = None, *, using: str = "default") -> Previous:
+    """Act as ``role`` (``none``: the session's own role) until the transaction ends or ``restore_role``.
+    ``claims=None`` keeps the current claims."""
+    with connections[using].cursor() as cursor:
+        if claims is None:
+            cursor.execute("SELECT coalesce(current_setting('request.jwt.claims', true), '')")
+            claims = cursor.fetchone()[0]
+        cursor.execute(SWITCH, [role, claims])
+        previous_role, previous_claims, _, _ = cursor.fetchone()
+    return previous_role, previous_claims
+
+
+def restore_role(previous: Previous, *, using: str = "default") -> None:
+    with connections[using].cursor() as cursor:
+        cursor.execute(RESTORE, list(previous))
 
 
 @contextmanager
 def as_role(role: str, user_id: UUID | str | None = None, *, using: str = "default") -> Iterator[None]:
     """Inside one transaction (or savepoint), act as ``role`` with ``sub`` = ``user_id``.
 
-    ``user_id=None`` is a request without a token. On a normal exit the previous role and claims
-    are restored, because SET LOCAL inside a released savepoint would otherwise outlive the block;
-    on an error the savepoint's rollback restores them.
+    ``user_id=None`` is a request without a token. On an error the savepoint's rollback undoes
+    the switch as well.
     """
-    claims = json.dumps({"sub": str(user_id), "role": role}) if user_id else ""
     with transaction.atomic(using=using):
-        with connections[using].cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('role'), coalesce(current_setting('request.jwt.claims', true), '')"
-            )
-            previous_role, previous_claims = cursor.fetchone()
-            cursor.execute(SWITCH, [role, claims])
+        previous = switch_role(role, claims_for(role, user_id), using=using)
         yield
-        with connections[using].cursor() as cursor:
-            cursor.execute(SWITCH, [previous_role, previous_claims])
+        restore_role(previous, using=using)
+
+
+@contextmanager
+def as_owner(*, using: str = "default") -> Iterator[None]:
+    """Leave the client role for a service call (which checks authority itself), then go back."""
+    previous = switch_role("none", using=using)
+    try:
+        yield
+    finally:
+        if previous[0] != "none":
+            restore_role(previous, using=using)

@@ -2,6 +2,7 @@
 
 from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
 from escrow.models.events import ActorKind, EscrowEvent
+from escrow.models.idempotency import IdempotencyKey
 from escrow.models.ledger import Transaction
 from escrow.models.projects import Milestone, Project
 from escrow.models.users import User
@@ -10,6 +11,7 @@ __all__ = [
     "ActorKind",
     "EscrowEvent",
     "FeeBearer",
+    "IdempotencyKey",
     "Milestone",
     "MilestoneStatus",
     "Project",

@@ -5,6 +5,14 @@ nothing else to change state or move money.
 """
 
 from escrow.services.disputes import dispute_resolve
+from escrow.services.drafts import (
+    milestone_create,
+    milestone_delete,
+    milestone_update,
+    project_create,
+    project_delete,
+    project_update,
+)
 from escrow.services.funding import amount_owed, deposit_confirm, project_fund_start
 from escrow.services.milestones import (
     milestone_approve,
@@ -18,10 +26,12 @@ from escrow.services.projects import (
     project_accept,
     project_cancel,
     project_dispute,
+    project_party_cancel,
     project_propose,
     project_refund,
     project_request_cancel,
 )
+from escrow.services.users import user_register, user_update_profile
 from escrow.services.withdrawals import withdrawal_request, withdrawal_settle
 
 __all__ = [
@@ -29,6 +39,9 @@ __all__ = [
     "deposit_confirm",
     "dispute_resolve",
     "milestone_approve",
+    "milestone_create",
+    "milestone_delete",
+    "milestone_update",
     "milestone_auto_approve_due",
     "milestone_dispute",
     "milestone_reject",
@@ -36,11 +49,17 @@ __all__ = [
     "milestone_submit",
     "project_accept",
     "project_cancel",
+    "project_create",
+    "project_delete",
+    "project_party_cancel",
+    "project_update",
     "project_dispute",
     "project_fund_start",
     "project_propose",
     "project_refund",
     "project_request_cancel",
+    "user_register",
+    "user_update_profile",
     "withdrawal_request",
     "withdrawal_settle",
 ]

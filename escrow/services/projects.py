@@ -129,3 +129,12 @@ def project_refund(*, project: Project, actor: User, note: str) -> Project:
     return project
 
 
+
+
+def project_party_cancel(*, project: Project, actor: User) -> Project:
+    """A party's "cancel": before funding it cancels; after funding it asks for (or agrees to)
+    a mutual cancellation, which refunds the buyer."""
+    status = Project.objects.values_list("status", flat=True).get(pk=project.pk)
+    if status in (ProjectStatus.ACTIVE, ProjectStatus.IN_PROGRESS):
+        return project_request_cancel(project=project, actor=actor)
+    return project_cancel(project=project, actor=actor)

@@ -22,6 +22,8 @@ ROLES = {
 }
 
 PROJECT_CALLS = {
+    "edit": lambda p, a: services.project_update(project=p, actor=a, title="New title"),
+    "delete": lambda p, a: services.project_delete(project=p, actor=a),
     "propose": lambda p, a: services.project_propose(project=p, actor=a),
     "accept": lambda p, a: services.project_accept(project=p, actor=a),
     "fund": lambda p, a: services.project_fund_start(project=p, actor=a),

@@ -1,0 +1,64 @@
+"""``Authorization: Bearer <token>``: our tokens or a Supabase session's access token."""
+
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from escrow.api.tokens import TokenError, verify_access
+from escrow.models import User
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != b"bearer":
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        try:
+            claims, from_supabase = verify_access(parts[1].decode("latin-1"))
+        except TokenError as error:
+            raise AuthenticationFailed(str(error)) from error
+        user = _user_for(claims, create=from_supabase)
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("No active user for this token.")
+        return user, claims
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+def _user_for(claims: dict, *, create: bool) -> User | None:
+    user_id = UUID(claims["sub"])
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None or not create:
+        return user
+    # First request of a Supabase user: their users row, with Supabase's id. Never privileged.
+    email = str(claims.get("email") or "").strip().lower()
+    if "@" not in email:
+        raise AuthenticationFailed("A Supabase token without an e-mail cannot create a user.")
+    try:
+        with transaction.atomic():
+            metadata = claims.get("user_metadata")
+            full_name = str(metadata.get("full_name") or "") if isinstance(metadata, dict) else ""
+            user = User(id=user_id, email=email, full_name=full_name[:255])
+            user.set_unusable_password()
+            user.save(force_insert=True)
+    except IntegrityError:  # a concurrent first request created it, or the e-mail is taken
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            raise AuthenticationFailed("This e-mail already belongs to another account.") from None
+    return user
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema (and Swagger UI's Authorize button) about bearer tokens."""
+
+    target_class = "escrow.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

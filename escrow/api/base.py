@@ -1,0 +1,58 @@
+"""The request cycle every API view shares.
+
+1. Authenticate (outside any transaction: a first Supabase request creates its user).
+2. Claim the Idempotency-Key, if any (committed at once, visible to concurrent retries).
+3. Run the view in one transaction. For an authenticated user, the transaction's role is
+   ``authenticated`` and ``request.jwt.claims`` carry their id — one statement, transaction-local,
+   as PostgREST does — so every query in the view is filtered by RLS, whatever the queryset.
+4. Writes go through services, which leave that role for their own duration (``as_owner``):
+   they check authority themselves and write what the policies do not allow clients to.
+5. On any error the transaction rolls back; the error has one JSON shape (escrow.api.errors).
+"""
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.views import APIView
+
+from escrow.api import idempotency
+from escrow.db.rls import as_owner, claims_for, restore_role, switch_role
+
+__all__ = ["EscrowAPIMixin", "EscrowAPIView", "as_owner"]
+
+
+class EscrowAPIMixin:
+    """Put first in a view's bases: ``class V(EscrowAPIMixin, generics.GenericAPIView)``."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        claimed = idempotency.Claim()
+        try:
+            user = request.user  # authenticate now, outside the transaction
+            if user.is_authenticated and user.is_staff:
+                user.get_all_permissions()  # cached on the user: permission tables are closed to RLS roles
+            claimed = idempotency.claim(request)
+            if claimed.replay is not None:
+                response = claimed.replay
+            else:
+                with transaction.atomic():
+                    self.initial(request, *args, **kwargs)
+                    previous = None
+                    if settings.API_RLS and request.user.is_authenticated:
+                        previous = switch_role("authenticated", claims_for("authenticated", request.user.pk))
+                    handler = getattr(self, request.method.lower(), self.http_method_not_allowed) \
+                        if request.method.lower() in self.http_method_names else self.http_method_not_allowed
+                    response = handler(request, *args, **kwargs)
+                    if previous is not None:
+                        restore_role(previous)
+        except Exception as exc:  # noqa: BLE001 - DRF's own contract: every error becomes a response
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        idempotency.complete(claimed, self.response)
+        return self.response
+
+
+class EscrowAPIView(EscrowAPIMixin, APIView):
+    pass

@@ -1,0 +1,47 @@
+"""Money in and out of the API: strings with the currency's decimals, never floats."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+
+from escrow.money import decimals
+
+
+class MoneyField(serializers.DecimalField):
+    """A read-only amount rendered as a string in its row's currency ("1500.00", "150000" for UGX)."""
+
+    def __init__(self, currency_attr: str = "currency", **kwargs):
+        self.currency_attr = currency_attr
+        kwargs.setdefault("read_only", True)
+        super().__init__(max_digits=15, decimal_places=2, **kwargs)
+
+    def get_attribute(self, instance):
+        self._currency = getattr(instance, self.currency_attr, "USD")
+        return super().get_attribute(instance)
+
+    def to_representation(self, value) -> str:
+        return f"{Decimal(value):.{decimals(self._currency)}f}"
+
+
+class MoneyInputField(serializers.DecimalField):
+    """An amount sent by a client: a string or a JSON number (parsed as Decimal, never float)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=15, decimal_places=2, min_value=Decimal("0.01"), coerce_to_string=True, **kwargs)
+
+
+class DecimalJSONParser(JSONParser):
+    """JSON numbers become Decimal, so a float can never reach a money function."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        import json
+
+        from rest_framework.exceptions import ParseError
+
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", "utf-8")
+        try:
+            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ParseError(f"JSON parse error - {error}") from error

@@ -1,0 +1,207 @@
+"""Shapes of the API's requests and responses. Validation of form only; rules live in services."""
+
+from rest_framework import serializers
+
+from escrow.api.fields import MoneyField, MoneyInputField
+from escrow.models import FeeBearer, Milestone, Project, Transaction, User
+from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, allowed_actions
+
+CURRENCY = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, default="USD",
+                                  error_messages={"invalid": "An ISO 4217 code such as USD."})
+
+
+# --- accounts ---
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=255)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    full_name = serializers.CharField(max_length=255)
+    phone_number = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=255)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "phone_number", "avatar_url", "bio", "is_verified", "created_at"]
+        read_only_fields = ["id", "email", "is_verified", "created_at"]
+        extra_kwargs = {"full_name": {"required": False}}
+
+
+# --- projects and milestones ---
+
+class ActionsMixin(serializers.Serializer):
+    actions = serializers.SerializerMethodField(help_text="What the caller may do now.")
+
+
+class MilestoneSerializer(ActionsMixin, serializers.ModelSerializer):
+    amount = MoneyField()
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "project_id", "title", "description", "order_index", "amount", "currency", "status",
+                  "is_paid", "completion_criteria", "completion_notes", "due_date", "completed_at", "approved_at",
+                  "paid_at", "created_at", "updated_at", "actions"]
+        read_only_fields = fields
+
+    def get_actions(self, milestone) -> list[str]:
+        project = self.context.get("project") or milestone.project
+        roles = actor_roles(project, self.context["request"].user)
+        return allowed_actions(MILESTONE_TRANSITIONS, state=milestone.status, roles=roles,
+                               project_state=project.status)
+
+
+class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
+    total_amount = MoneyField()
+    held = MoneyField(help_text="What escrow holds for this project now.")
+    buyer_email = serializers.EmailField(read_only=True)
+    seller_email = serializers.EmailField(read_only=True)
+    creator_email = serializers.EmailField(read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "title", "description", "total_amount", "currency", "status", "fee_bearer",
+                  "commission_percent", "inspection_days", "creator_id", "creator_email", "buyer_id", "buyer_email",
+                  "seller_id", "seller_email", "held", "terms_accepted_at", "completion_criteria", "start_date",
+                  "due_date", "completed_at", "created_at", "updated_at", "actions"]
+        read_only_fields = fields
+
+    def get_actions(self, project) -> list[str]:
+        roles = actor_roles(project, self.context["request"].user)
+        return allowed_actions(PROJECT_TRANSITIONS, state=project.status, roles=roles)
+
+
+class ProjectDetailSerializer(ProjectSerializer):
+    milestones = serializers.SerializerMethodField()
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [*ProjectSerializer.Meta.fields, "milestones"]
+        read_only_fields = fields
+
+    def get_milestones(self, project) -> list[dict]:
+        context = {**self.context, "project": project}
+        return MilestoneSerializer(project.milestones.all(), many=True, context=context).data
+
+
+class ProjectTermsSerializer(serializers.Serializer):
+    """Create (all required but the optional ones) and edit (partial) a draft's terms."""
+
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    total_amount = MoneyInputField()
+    currency = CURRENCY
+    completion_criteria = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    start_date = serializers.DateTimeField(required=False, allow_null=True)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    fee_bearer = serializers.ChoiceField(choices=FeeBearer.choices, required=False)
+    inspection_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
+
+
+class ProjectCreateSerializer(ProjectTermsSerializer):
+    buyer_email = serializers.EmailField()
+    seller_email = serializers.EmailField()
+
+
+class MilestoneTermsSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    amount = MoneyInputField()
+    order_index = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
+    completion_criteria = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5_000)
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5_000, required=False, allow_blank=True, default="")
+
+
+class SubmitSerializer(serializers.Serializer):
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+
+
+class FundResponseSerializer(serializers.Serializer):
+    transaction_id = serializers.UUIDField()
+    reference = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    checkout_url = serializers.CharField(allow_null=True)
+
+
+# --- money ---
+
+class TransactionSerializer(serializers.ModelSerializer):
+    amount = MoneyField()
+    fee = MoneyField()
+    net_amount = MoneyField()
+
+    class Meta:
+        model = Transaction
+        fields = ["id", "user_id", "project_id", "milestone_id", "transaction_type", "status", "amount", "fee",
+                  "net_amount", "currency", "payment_gateway", "gateway_reference", "description", "created_at",
+                  "processed_at", "completed_at"]
+        read_only_fields = fields
+
+
+class BankAccountSerializer(serializers.Serializer):
+    account_number = serializers.RegexField(r"^[0-9]{6,20}$", error_messages={"invalid": "6 to 20 digits."})
+    bank_code = serializers.RegexField(r"^[0-9A-Za-z]{2,12}$", error_messages={"invalid": "2 to 12 letters or digits."})
+    account_holder_name = serializers.CharField(max_length=255)
+    country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": "An ISO 3166 code such as NG."})
+
+
+class WithdrawalSerializer(serializers.Serializer):
+    amount = MoneyInputField()
+    currency = CURRENCY
+    bank_account = BankAccountSerializer()
+
+
+class QuoteQuerySerializer(serializers.Serializer):
+    amount = MoneyInputField()
+    currency = CURRENCY
+    fee_bearer = serializers.ChoiceField(choices=FeeBearer.choices, default=FeeBearer.SELLER)
+
+
+class QuoteSerializer(serializers.Serializer):
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    fee_bearer = serializers.CharField()
+    commission = serializers.CharField()
+    buyer_pays = serializers.CharField()
+    seller_receives = serializers.CharField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.CharField()
+
+
+def error_shape():
+    """For the schema: the one error shape (escrow.api.errors)."""
+    class ErrorBody(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+    class Error(serializers.Serializer):
+        error = ErrorBody()
+
+    return Error

@@ -1,0 +1,113 @@
+"""Access and refresh tokens: ours, and Supabase's.
+
+Ours are HS256 JWTs with Supabase-shaped claims (sub, role, aud, iss, iat, exp, email), so one
+client can hold either kind. A refresh token has its own audience and is never accepted as an
+access token. Supabase's access tokens are checked against the project's JWKS (ES256, RS256;
+cached at most ten minutes, fetched again when an unknown ``kid`` appears) or, for projects on
+the legacy secret, HS256 with SUPABASE_JWT_SECRET. ``exp``, ``aud`` and ``iss`` are always
+checked; ``alg: none`` and unknown algorithms are refused.
+"""
+
+import time
+from uuid import UUID
+
+import jwt
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+ACCESS_AUDIENCE = "authenticated"  # what Supabase puts in its access tokens
+REFRESH_AUDIENCE = "amani:refresh"
+REQUIRED = ["exp", "iat", "sub", "aud", "iss"]
+JWKS_CACHE_KEY = "supabase-jwks"
+JWKS_REFETCH_KEY = "supabase-jwks-refetched"
+JWKS_REFETCH_MIN_SECONDS = 30  # an unknown kid refetches, but not faster than this
+
+
+class TokenError(Exception):
+    """The token is not one we accept; the message says why (never echoing the token)."""
+
+
+def issue_tokens(user) -> dict:
+    now = int(time.time())
+    base = {"sub": str(user.pk), "email": user.email, "iss": settings.JWT_ISSUER, "iat": now}
+    access = {**base, "aud": ACCESS_AUDIENCE, "role": "authenticated", "exp": now + settings.JWT_ACCESS_TTL_SECONDS}
+    refresh = {**base, "aud": REFRESH_AUDIENCE, "exp": now + settings.JWT_REFRESH_TTL_SECONDS}
+    key = settings.JWT_SIGNING_KEY
+    return {
+        "access": jwt.encode(access, key, algorithm="HS256"),
+        "refresh": jwt.encode(refresh, key, algorithm="HS256"),
+        "token_type": "bearer",
+        "expires_in": settings.JWT_ACCESS_TTL_SECONDS,
+    }
+
+
+def verify_refresh(token: str) -> dict:
+    return _decode(token, settings.JWT_SIGNING_KEY, "HS256", REFRESH_AUDIENCE, settings.JWT_ISSUER)
+
+
+def verify_access(token: str) -> tuple[dict, bool]:
+    """The token's claims, and whether Supabase issued it."""
+    try:
+        header = jwt.get_unverified_header(token)
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError as error:
+        raise TokenError("Malformed token.") from error
+    algorithm = header.get("alg")
+    if issuer == settings.JWT_ISSUER:
+        return _decode(token, settings.JWT_SIGNING_KEY, "HS256", ACCESS_AUDIENCE, issuer, algorithm), False
+    if settings.SUPABASE_URL and issuer == supabase_issuer():
+        if algorithm == "HS256" and settings.SUPABASE_JWT_SECRET:
+            key = settings.SUPABASE_JWT_SECRET
+        elif algorithm in ("ES256", "RS256"):
+            key = _jwks_key(header.get("kid"))
+        else:
+            raise TokenError(f"Unsupported token algorithm {algorithm!r}.")
+        return _decode(token, key, algorithm, ACCESS_AUDIENCE, issuer, algorithm), True
+    raise TokenError("Unknown token issuer.")
+
+
+def supabase_issuer() -> str:
+    return f"{settings.SUPABASE_URL}/auth/v1"
+
+
+def _decode(token, key, expected_algorithm, audience, issuer, algorithm=None) -> dict:
+    if algorithm is not None and algorithm != expected_algorithm:
+        raise TokenError(f"Unsupported token algorithm {algorithm!r}.")
+    try:
+        claims = jwt.decode(token, key, algorithms=[expected_algorithm], audience=audience, issuer=issuer,
+                            options={"require": REQUIRED}, leeway=30)
+        UUID(claims["sub"])
+    except jwt.ExpiredSignatureError as error:
+        raise TokenError("Token expired.") from error
+    except jwt.InvalidAudienceError as error:
+        raise TokenError("Wrong token audience.") from error
+    except jwt.InvalidIssuerError as error:
+        raise TokenError("Wrong token issuer.") from error
+    except (jwt.PyJWTError, ValueError) as error:
+        raise TokenError("Invalid token.") from error
+    return claims
+
+
+def _jwks_key(kid: str | None):
+    if not kid:
+        raise TokenError("Token has no key id.")
+    keys = cache.get(JWKS_CACHE_KEY)
+    if keys is None or (kid not in keys and not cache.get(JWKS_REFETCH_KEY)):
+        keys = _fetch_jwks()
+        cache.set(JWKS_REFETCH_KEY, True, JWKS_REFETCH_MIN_SECONDS)
+    if kid not in keys:
+        raise TokenError("Unknown token key id.")
+    return jwt.PyJWK(keys[kid]).key
+
+
+def _fetch_jwks() -> dict:
+    url = f"{settings.SUPABASE_URL}/auth/v1/.well-known/jwks.json"
+    try:
+        response = requests.get(url, timeout=5)
+        response.raise_for_status()
+        keys = {key["kid"]: key for key in response.json().get("keys", []) if key.get("kid")}
+    except (requests.RequestException, ValueError, KeyError, AttributeError) as error:
+        raise TokenError("Could not fetch the Supabase signing keys.") from error
+    cache.set(JWKS_CACHE_KEY, keys, settings.SUPABASE_JWKS_CACHE_SECONDS)
+    return keys

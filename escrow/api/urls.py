@@ -1,0 +1,43 @@
+"""/api/v1/ routes (trailing slashes, JSON)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from escrow.api import views
+
+project_list = views.ProjectViewSet.as_view({"get": "list", "post": "create"})
+project_detail = views.ProjectViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+milestone_detail = views.MilestoneViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+
+
+def project_action(name: str):
+    return views.ProjectViewSet.as_view({"post": name})
+
+
+def milestone_action(name: str):
+    return views.MilestoneViewSet.as_view({"post": name})
+
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="register"),
+    path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
+    path("users/me/", views.MeView.as_view(), name="me"),
+    path("projects/", project_list, name="project-list"),
+    path("projects/<uuid:pk>/", project_detail, name="project-detail"),
+    path("projects/<uuid:pk>/milestones/", views.ProjectViewSet.as_view({"get": "milestones", "post": "milestones"}),
+         name="project-milestones"),
+    *(path(f"projects/<uuid:pk>/{name}/", project_action(name), name=f"project-{name}")
+      for name in ("propose", "accept", "fund", "cancel", "dispute")),
+    path("milestones/<uuid:pk>/", milestone_detail, name="milestone-detail"),
+    *(path(f"milestones/<uuid:pk>/{name}/", milestone_action(name), name=f"milestone-{name}")
+      for name in ("start", "submit", "approve", "reject", "dispute")),
+    path("transactions/", views.TransactionViewSet.as_view({"get": "list"}), name="transaction-list"),
+    path("transactions/<uuid:pk>/", views.TransactionViewSet.as_view({"get": "retrieve"}), name="transaction-detail"),
+    path("balance/", views.BalanceView.as_view(), name="balance"),
+    path("withdrawals/", views.WithdrawalView.as_view(), name="withdrawals"),
+    path("commission/quote/", views.QuoteView.as_view(), name="commission-quote"),
+    path("health/", views.HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

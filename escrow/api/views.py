@@ -1,0 +1,377 @@
+"""API views: parse the request, find the object the caller may see (RLS does the rest), call a
+service, serialize the answer. Nothing here decides an escrow rule."""
+
+from django.contrib.auth import authenticate
+from django.db import DatabaseError, connection
+from django.db.models import DecimalField, F, Func
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from escrow import services
+from escrow.api import serializers as s
+from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
+from escrow.api.tokens import TokenError, issue_tokens, verify_refresh
+from escrow.commission import commission_quote
+from escrow.errors import InvalidInput
+from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
+from escrow.money import decimals
+from escrow.selectors import available_balances, projects_for, transactions_for
+
+ERROR = s.error_shape()
+PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
+                    "-title", "status", "-status")
+
+
+def _money(value, currency: str) -> str:
+    return f"{value:.{decimals(currency)}f}"
+
+
+def _choice(request, name: str, choices) -> str | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise ValidationError({name: [f"Must be one of: {', '.join(choices)}."]})
+    return value
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+class RegisterView(EscrowAPIView):
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+    @extend_schema(request=s.RegisterSerializer, responses={201: s.UserSerializer, 400: ERROR})
+    def post(self, request):
+        data = _valid(s.RegisterSerializer, request.data)
+        user = services.user_register(**data)
+        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(EscrowAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
+    def post(self, request):
+        data = _valid(s.TokenRequestSerializer, request.data)
+        user = authenticate(request, username=data["email"], password=data["password"])
+        if user is None:
+            raise AuthenticationFailed("Invalid e-mail or password.")
+        return Response(issue_tokens(user))
+
+
+class RefreshView(EscrowAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+
+    @extend_schema(request=s.RefreshRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
+    def post(self, request):
+        data = _valid(s.RefreshRequestSerializer, request.data)
+        try:
+            claims = verify_refresh(data["refresh"])
+        except TokenError as error:
+            raise AuthenticationFailed(str(error)) from error
+        user = User.objects.filter(pk=claims["sub"], is_active=True).first()
+        if user is None:
+            raise AuthenticationFailed("No active user for this token.")
+        return Response(issue_tokens(user))
+
+
+class MeView(EscrowAPIView):
+    @extend_schema(responses={200: s.UserSerializer})
+    def get(self, request):
+        return Response(s.UserSerializer(request.user).data)
+
+    @extend_schema(request=s.UserSerializer, responses={200: s.UserSerializer, 400: ERROR})
+    def patch(self, request):
+        serializer = s.UserSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        # Runs as the `authenticated` role: RLS and the column grants allow exactly these fields.
+        user = services.user_update_profile(user=request.user, **serializer.validated_data)
+        return Response(s.UserSerializer(user).data)
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+def visible_projects(user):
+    held = Func(F("id"), function="escrow_project_held", output_field=DecimalField(max_digits=15, decimal_places=2))
+    return projects_for(user).annotate(
+        buyer_email=F("buyer__email"), seller_email=F("seller__email"), creator_email=F("creator__email"), held=held
+    )
+
+
+class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
+    serializer_class = s.ProjectSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return visible_projects(self.request.user)
+
+    def get_serializer_class(self):
+        return s.ProjectSerializer if self.action == "list" else s.ProjectDetailSerializer
+
+    def get_object(self):
+        project = super().get_object()
+        if self.action != "list":
+            project = self.get_queryset().prefetch_related("milestones").get(pk=project.pk)
+        return project
+
+    def _detail(self, project_id, code=status.HTTP_200_OK) -> Response:
+        project = self.get_queryset().prefetch_related("milestones").get(pk=project_id)
+        return Response(s.ProjectDetailSerializer(project, context={"request": self.request}).data, status=code)
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", enum=ProjectStatus.values),
+        OpenApiParameter("role", enum=["creator", "buyer", "seller"]),
+        OpenApiParameter("ordering", enum=PROJECT_ORDERING),
+    ])
+    def list(self, request):
+        projects = self.get_queryset()
+        if value := _choice(request, "status", ProjectStatus.values):
+            projects = projects.filter(status=value)
+        if value := _choice(request, "role", ("creator", "buyer", "seller")):
+            projects = projects.filter(**{value: request.user})
+        projects = projects.order_by(_choice(request, "ordering", PROJECT_ORDERING) or "-created_at", "id")
+        page = self.paginate_queryset(projects)
+        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
+    def create(self, request):
+        data = _valid(s.ProjectCreateSerializer, request.data)
+        parties = {}
+        for role in ("buyer", "seller"):
+            email = data.pop(f"{role}_email").strip().lower()
+            with as_owner():  # counterparties are found by e-mail, beyond what RLS lets the caller read
+                parties[role] = User.objects.filter(email=email, is_active=True).first()
+            if parties[role] is None:
+                raise InvalidInput(f"No Amani user has the e-mail {email}.", field=f"{role}_email")
+        with as_owner():
+            project = services.project_create(creator=request.user, **parties, **data)
+        return self._detail(project.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.ProjectDetailSerializer, 404: ERROR})
+    def retrieve(self, request, pk=None):
+        return Response(s.ProjectDetailSerializer(self.get_object(), context={"request": request}).data)
+
+    @extend_schema(request=s.ProjectTermsSerializer, responses={200: s.ProjectDetailSerializer, 400: ERROR, 409: ERROR})
+    def partial_update(self, request, pk=None):
+        project = self.get_object()
+        data = _valid(s.ProjectTermsSerializer, request.data, partial=True)
+        with as_owner():
+            services.project_update(project=project, actor=request.user, **data)
+        return self._detail(project.pk)
+
+    @extend_schema(responses={204: None, 404: ERROR, 409: ERROR})
+    def destroy(self, request, pk=None):
+        project = self.get_object()
+        with as_owner():
+            services.project_delete(project=project, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _act(self, service, **arguments) -> Response:
+        project = self.get_object()
+        with as_owner():
+            service(project=project, actor=self.request.user, **arguments)
+        return self._detail(project.pk)
+
+    @extend_schema(request=None, responses={200: s.ProjectDetailSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def propose(self, request, pk=None):
+        return self._act(services.project_propose)
+
+    @extend_schema(request=None, responses={200: s.ProjectDetailSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._act(services.project_accept)
+
+    @extend_schema(request=None, responses={200: s.ProjectDetailSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._act(services.project_party_cancel)
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.ProjectDetailSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, pk=None):
+        return self._act(services.project_dispute, **_valid(s.ReasonSerializer, request.data))
+
+    @extend_schema(request=None, responses={200: s.FundResponseSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def fund(self, request, pk=None):
+        project = self.get_object()
+        with as_owner():
+            deposit = services.project_fund_start(project=project, actor=request.user)
+        return Response({
+            "transaction_id": str(deposit.pk),
+            "reference": str(deposit.pk),
+            "amount": _money(deposit.amount, deposit.currency),
+            "currency": deposit.currency,
+            "checkout_url": (deposit.extra_data or {}).get("checkout_url"),
+        })
+
+    @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer(many=True),
+                                                                    201: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["get", "post"])
+    def milestones(self, request, pk=None):
+        project = self.get_object()
+        context = {"request": request, "project": project}
+        if request.method == "GET":
+            return Response(s.MilestoneSerializer(project.milestones.all(), many=True, context=context).data)
+        data = _valid(s.MilestoneTermsSerializer, request.data)
+        with as_owner():
+            milestone = services.milestone_create(project=project, actor=request.user, **data)
+        project = self.get_queryset().get(pk=project.pk)
+        return Response(s.MilestoneSerializer(Milestone.objects.get(pk=milestone.pk),
+                                              context={**context, "project": project}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+# --- milestones ---------------------------------------------------------------------------------
+
+class MilestoneViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.MilestoneSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Milestone.objects.filter(project__in=projects_for(self.request.user)).select_related("project")
+
+    def _detail(self, milestone_id) -> Response:
+        milestone = self.get_queryset().get(pk=milestone_id)
+        return Response(s.MilestoneSerializer(milestone, context={"request": self.request}).data)
+
+    @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
+    def partial_update(self, request, pk=None):
+        milestone = self.get_object()
+        data = _valid(s.MilestoneTermsSerializer, request.data, partial=True)
+        with as_owner():
+            services.milestone_update(milestone=milestone, actor=request.user, **data)
+        return self._detail(milestone.pk)
+
+    @extend_schema(responses={204: None, 404: ERROR, 409: ERROR})
+    def destroy(self, request, pk=None):
+        milestone = self.get_object()
+        with as_owner():
+            services.milestone_delete(milestone=milestone, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _act(self, service, **arguments) -> Response:
+        milestone = self.get_object()
+        with as_owner():
+            service(milestone=milestone, actor=self.request.user, **arguments)
+        return self._detail(milestone.pk)
+
+    @extend_schema(request=None, responses={200: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act(services.milestone_start)
+
+    @extend_schema(request=s.SubmitSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._act(services.milestone_submit, **_valid(s.SubmitSerializer, request.data))
+
+    @extend_schema(request=s.OptionalReasonSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._act(services.milestone_approve, **_valid(s.OptionalReasonSerializer, request.data))
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._act(services.milestone_reject, **_valid(s.ReasonSerializer, request.data))
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, pk=None):
+        return self._act(services.milestone_dispute, **_valid(s.ReasonSerializer, request.data))
+
+
+# --- money --------------------------------------------------------------------------------------
+
+class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.TransactionSerializer
+
+    def get_queryset(self):
+        return transactions_for(self.request.user).order_by("-created_at", "id")
+
+    @extend_schema(parameters=[
+        OpenApiParameter("project", str),
+        OpenApiParameter("transaction_type", enum=TransactionType.values),
+        OpenApiParameter("status", enum=TransactionStatus.values),
+    ])
+    def list(self, request):
+        rows = self.get_queryset()
+        if project := request.query_params.get("project"):
+            rows = rows.filter(project_id=_valid(inline_serializer("ProjectFilter", {"project": serializers.UUIDField()}),
+                                                 {"project": project})["project"])
+        if value := _choice(request, "transaction_type", TransactionType.values):
+            rows = rows.filter(transaction_type=value)
+        if value := _choice(request, "status", TransactionStatus.values):
+            rows = rows.filter(status=value)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.TransactionSerializer(page, many=True).data)
+
+
+class BalanceView(EscrowAPIView):
+    @extend_schema(responses={200: s.BalanceSerializer(many=True)})
+    def get(self, request):
+        return Response([
+            {"currency": currency, "available": _money(amount, currency)}
+            for currency, amount in available_balances(request.user.pk).items()
+        ])
+
+
+class WithdrawalView(EscrowAPIView):
+    @extend_schema(request=s.WithdrawalSerializer, responses={201: s.TransactionSerializer, 400: ERROR, 409: ERROR})
+    def post(self, request):
+        data = _valid(s.WithdrawalSerializer, request.data)
+        with as_owner():
+            withdrawal = services.withdrawal_request(user=request.user, **data)
+        return Response(s.TransactionSerializer(Transaction.objects.get(pk=withdrawal.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class QuoteView(EscrowAPIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[s.QuoteQuerySerializer], responses={200: s.QuoteSerializer, 400: ERROR})
+    def get(self, request):
+        data = _valid(s.QuoteQuerySerializer, request.query_params)
+        quote = commission_quote(**data)
+        return Response({
+            "amount": _money(quote.amount, quote.currency),
+            "currency": quote.currency,
+            "fee_bearer": quote.fee_bearer,
+            "commission": _money(quote.commission, quote.currency),
+            "buyer_pays": _money(quote.buyer_pays, quote.currency),
+            "seller_receives": _money(quote.seller_receives, quote.currency),
+        })
+
+
+class HealthView(EscrowAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField(),
+                                                                "database": serializers.CharField()})})
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError:
+            return Response({"status": "unavailable", "database": "unreachable"}, status=503)
+        return Response({"status": "ok", "database": "ok"})
+
+
+def _valid(serializer_class, data, partial: bool = False) -> dict:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
