@@ -33,6 +33,8 @@ class EscrowAPIMixin:
             user = request.user  # authenticate now, outside the transaction
             if user.is_authenticated and user.is_staff:
                 user.get_all_permissions()  # cached on the user: permission tables are closed to RLS roles
+            # Outside the transaction too: a refused login rolls back, its throttle count must not.
+            self.check_throttles(request)
             claimed = idempotency.claim(request)
             if claimed.replay is not None:
                 response = claimed.replay
@@ -52,6 +54,15 @@ class EscrowAPIMixin:
         self.response = self.finalize_response(request, response, *args, **kwargs)
         idempotency.complete(claimed, self.response)
         return self.response
+
+
+    def initial(self, request, *args, **kwargs):
+        """DRF's ``initial`` without throttling, which ``dispatch`` has done already."""
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
+        self.perform_authentication(request)
+        self.check_permissions(request)
 
 
 class EscrowAPIView(EscrowAPIMixin, APIView):

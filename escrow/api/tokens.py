@@ -93,9 +93,12 @@ def _jwks_key(kid: str | None):
     if not kid:
         raise TokenError("Token has no key id.")
     keys = cache.get(JWKS_CACHE_KEY)
-    if keys is None or (kid not in keys and not cache.get(JWKS_REFETCH_KEY)):
+    if keys is None:
         keys = _fetch_jwks()
+    elif kid not in keys and not cache.get(JWKS_REFETCH_KEY):
+        # Supabase rotated its keys, or the kid is made up: look again, at most every 30 s.
         cache.set(JWKS_REFETCH_KEY, True, JWKS_REFETCH_MIN_SECONDS)
+        keys = _fetch_jwks()
     if kid not in keys:
         raise TokenError("Unknown token key id.")
     return jwt.PyJWK(keys[kid]).key

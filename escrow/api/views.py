@@ -1,6 +1,7 @@
 """API views: parse the request, find the object the caller may see (RLS does the rest), call a
 service, serialize the answer. Nothing here decides an escrow rule."""
 
+from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connection
 from django.db.models import DecimalField, F, Func
@@ -10,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 
 from escrow import services
 from escrow.api import serializers as s
@@ -41,9 +43,21 @@ def _choice(request, name: str, choices) -> str | None:
 
 # --- accounts -----------------------------------------------------------------------------------
 
+class AuthThrottle(SimpleRateThrottle):
+    """Attempts at credentials per client address: AUTH_THROTTLE_RATE, read at each request."""
+
+    scope = "auth"
+
+    def get_rate(self) -> str:
+        return django_settings.AUTH_THROTTLE_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class RegisterView(EscrowAPIView):
     permission_classes = [AllowAny]
-    throttle_scope = "auth"
+    throttle_classes = [AuthThrottle]
 
     @extend_schema(request=s.RegisterSerializer, responses={201: s.UserSerializer, 400: ERROR})
     def post(self, request):
@@ -52,10 +66,18 @@ class RegisterView(EscrowAPIView):
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenView(EscrowAPIView):
+class CredentialsView(EscrowAPIView):
+    """Takes credentials in the body, not a bearer token; bad ones are still a 401."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_scope = "auth"
+    throttle_classes = [AuthThrottle]
+
+    def get_authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class TokenView(CredentialsView):
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
     def post(self, request):
@@ -66,10 +88,7 @@ class TokenView(EscrowAPIView):
         return Response(issue_tokens(user))
 
 
-class RefreshView(EscrowAPIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_scope = "auth"
+class RefreshView(CredentialsView):
 
     @extend_schema(request=s.RefreshRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
     def post(self, request):
