@@ -7,3 +7,6 @@ urlpatterns = [
     path("api/v1/", include("escrow.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "escrow.api.errors.not_found"
+handler500 = "escrow.api.errors.server_error"

@@ -9,7 +9,7 @@ InvalidInput → 400. A database rule that a service did not see coming is a 409
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError, IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -74,3 +74,25 @@ def _messages(value) -> list[str]:
     if isinstance(value, list):
         return [m for item in value for m in _messages(item)]
     return [str(value)]
+
+
+def _json_or_default(request, http_status: int, code: str, message: str, default):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=http_status)
+    return default()
+
+
+def not_found(request, exception=None):
+    """handler404: URLs under /api/ that match no route answer in the API's error shape."""
+    from django.views import defaults
+
+    return _json_or_default(request, 404, "not_found", "Not found.",
+                            lambda: defaults.page_not_found(request, exception))
+
+
+def server_error(request):
+    """handler500: never an HTML page for an API client."""
+    from django.views import defaults
+
+    return _json_or_default(request, 500, "server_error", "Internal error; it has been logged.",
+                            lambda: defaults.server_error(request))
