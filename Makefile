@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint install migrate db-stop clean
+.PHONY: run test lint bench install migrate db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: install
 ## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make bench: RLS on vs off for the list endpoints, on a seeded database of its own.
+bench: install
+	$(PY) bench/run.py
 
 lint: install
 	$(VENV)/bin/ruff check amani escrow tests

@@ -1,5 +1,7 @@
 """Shapes of the API's requests and responses. Validation of form only; rules live in services."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escrow.api.fields import MoneyField, MoneyInputField
@@ -69,9 +71,9 @@ class MilestoneSerializer(ActionsMixin, serializers.ModelSerializer):
 class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
     total_amount = MoneyField()
     held = MoneyField(help_text="What escrow holds for this project now.")
-    buyer_email = serializers.EmailField(read_only=True)
-    seller_email = serializers.EmailField(read_only=True)
-    creator_email = serializers.EmailField(read_only=True)
+    buyer_email = serializers.SerializerMethodField()
+    seller_email = serializers.SerializerMethodField()
+    creator_email = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
@@ -84,6 +86,18 @@ class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
     def get_actions(self, project) -> list[str]:
         roles = actor_roles(project, self.context["request"].user)
         return allowed_actions(PROJECT_TRANSITIONS, state=project.status, roles=roles)
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_buyer_email(self, project) -> str | None:
+        return self.context["emails"].get(project.buyer_id)
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_seller_email(self, project) -> str | None:
+        return self.context["emails"].get(project.seller_id)
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_creator_email(self, project) -> str | None:
+        return self.context["emails"].get(project.creator_id)
 
 
 class ProjectDetailSerializer(ProjectSerializer):

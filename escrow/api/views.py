@@ -123,9 +123,14 @@ class MeView(EscrowAPIView):
 
 def visible_projects(user):
     held = Func(F("id"), function="escrow_project_held", output_field=DecimalField(max_digits=15, decimal_places=2))
-    return projects_for(user).annotate(
-        buyer_email=F("buyer__email"), seller_email=F("seller__email"), creator_email=F("creator__email"), held=held
-    )
+    return projects_for(user).annotate(held=held)
+
+
+def party_emails(projects) -> dict:
+    """The parties' e-mails for a page of projects, in one query. (Joined per row instead, RLS on
+    ``users`` would be evaluated for every project of the user before the page is cut.)"""
+    ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))
 
 
 class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
@@ -146,7 +151,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
 
     def _detail(self, project_id, code=status.HTTP_200_OK) -> Response:
         project = self.get_queryset().prefetch_related("milestones").get(pk=project_id)
-        return Response(s.ProjectDetailSerializer(project, context={"request": self.request}).data, status=code)
+        context = {"request": self.request, "emails": party_emails([project])}
+        return Response(s.ProjectDetailSerializer(project, context=context).data, status=code)
 
     @extend_schema(parameters=[
         OpenApiParameter("status", enum=ProjectStatus.values),
@@ -161,7 +167,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
             projects = projects.filter(**{value: request.user})
         projects = projects.order_by(_choice(request, "ordering", PROJECT_ORDERING) or "-created_at", "id")
         page = self.paginate_queryset(projects)
-        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context={"request": request}).data)
+        context = {"request": request, "emails": party_emails(page)}
+        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
     def create(self, request):
@@ -179,7 +186,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses={200: s.ProjectDetailSerializer, 404: ERROR})
     def retrieve(self, request, pk=None):
-        return Response(s.ProjectDetailSerializer(self.get_object(), context={"request": request}).data)
+        return self._detail(self.get_object().pk)
 
     @extend_schema(request=s.ProjectTermsSerializer, responses={200: s.ProjectDetailSerializer, 400: ERROR, 409: ERROR})
     def partial_update(self, request, pk=None):

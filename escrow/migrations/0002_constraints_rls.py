@@ -341,10 +341,12 @@ POLICIES = {
     "users": [
         ("users_select_own", "SELECT", f"USING (id = {U})"),
         (
+            # Uncorrelated on purpose: the planner computes the set of people who share a project
+            # with U once per query and hashes it, instead of one sub-query per user row.
             "users_select_counterparty",
             "SELECT",
-            f"USING (EXISTS (SELECT 1 FROM projects p"
-            f" WHERE users.id in (p.creator_id, p.buyer_id, p.seller_id) AND {IS_PARTY}))",
+            f"USING (id IN (SELECT unnest(ARRAY[p.creator_id, p.buyer_id, p.seller_id]) FROM projects p"
+            f" WHERE {IS_PARTY}))",
         ),
         ("users_update_own", "UPDATE", f"USING (id = {U}) WITH CHECK (id = {U})"),
     ],
