@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+import escrow.db.lookups  # noqa: F401 - registers __in_array
 from escrow.models import Project, Transaction
 
 
@@ -17,6 +18,13 @@ def project_held(project_id) -> Decimal:
     with connection.cursor() as cursor:
         cursor.execute("SELECT escrow_project_held(%s)", [project_id])
         return cursor.fetchone()[0]
+
+
+def projects_held(project_ids) -> dict:
+    """``project_held`` for many projects in one query (a page of a list)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT project_id, held FROM escrow_projects_held(%s::uuid[])", [list(project_ids)])
+        return dict(cursor.fetchall())
 
 
 def available_balances(user_id) -> dict[str, Decimal]:
@@ -41,6 +49,5 @@ def projects_for(user) -> QuerySet[Project]:
 
 
 def transactions_for(user) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(
-        Q(user=user) | Q(project__creator=user) | Q(project__buyer=user) | Q(project__seller=user)
-    )
+    """The user's own rows and their projects' rows: two indexed conditions, OR-ed."""
+    return Transaction.objects.filter(Q(user=user) | Q(project_id__in_array=projects_for(user).values("id")))

@@ -11,7 +11,7 @@
 """
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from rest_framework.views import APIView
 
 from escrow.api import idempotency
@@ -47,7 +47,9 @@ class EscrowAPIMixin:
                     handler = getattr(self, request.method.lower(), self.http_method_not_allowed) \
                         if request.method.lower() in self.http_method_names else self.http_method_not_allowed
                     response = handler(request, *args, **kwargs)
-                    if previous is not None:
+                    if previous is not None and len(connection.atomic_blocks) > 1:
+                        # Nested in an outer transaction (tests, a caller's atomic): put the
+                        # role back. Outermost, the COMMIT ends the switch and this is skipped.
                         restore_role(previous)
         except Exception as exc:  # noqa: BLE001 - DRF's own contract: every error becomes a response
             response = self.handle_exception(exc)

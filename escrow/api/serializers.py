@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from escrow.api.fields import MoneyField, MoneyInputField
 from escrow.models import FeeBearer, Milestone, Project, Transaction, User
+from escrow.money import decimals
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, allowed_actions
 
 CURRENCY = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, default="USD",
@@ -70,7 +71,7 @@ class MilestoneSerializer(ActionsMixin, serializers.ModelSerializer):
 
 class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
     total_amount = MoneyField()
-    held = MoneyField(help_text="What escrow holds for this project now.")
+    held = serializers.SerializerMethodField(help_text="What escrow holds for this project now.")
     buyer_email = serializers.SerializerMethodField()
     seller_email = serializers.SerializerMethodField()
     creator_email = serializers.SerializerMethodField()
@@ -86,6 +87,9 @@ class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
     def get_actions(self, project) -> list[str]:
         roles = actor_roles(project, self.context["request"].user)
         return allowed_actions(PROJECT_TRANSITIONS, state=project.status, roles=roles)
+
+    def get_held(self, project) -> str:
+        return f"{self.context['held'].get(project.pk, 0):.{decimals(project.currency)}f}"
 
     @extend_schema_field(OpenApiTypes.EMAIL)
     def get_buyer_email(self, project) -> str | None:

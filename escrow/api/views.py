@@ -6,7 +6,6 @@ import uuid
 from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connection
-from django.db.models import DecimalField, F, Func
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,7 +22,7 @@ from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
-from escrow.selectors import available_balances, projects_for, transactions_for
+from escrow.selectors import available_balances, projects_for, projects_held, transactions_for
 
 ERROR = s.error_shape()
 PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
@@ -121,16 +120,16 @@ class MeView(EscrowAPIView):
 
 # --- projects -----------------------------------------------------------------------------------
 
-def visible_projects(user):
-    held = Func(F("id"), function="escrow_project_held", output_field=DecimalField(max_digits=15, decimal_places=2))
-    return projects_for(user).annotate(held=held)
-
-
-def party_emails(projects) -> dict:
-    """The parties' e-mails for a page of projects, in one query. (Joined per row instead, RLS on
-    ``users`` would be evaluated for every project of the user before the page is cut.)"""
+def page_context(request, projects) -> dict:
+    """What a page of projects shows besides its rows — the parties' e-mails and the amounts
+    held — each in one query for the whole page. (Per row, RLS on ``users`` and ``transactions``
+    would run for every project of the user before the page is cut.)"""
     ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
-    return dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))
+    return {
+        "request": request,
+        "emails": dict(User.objects.filter(pk__in=ids).values_list("pk", "email")),
+        "held": projects_held([p.pk for p in projects]),
+    }
 
 
 class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
@@ -138,7 +137,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return visible_projects(self.request.user)
+        return projects_for(self.request.user)
 
     def get_serializer_class(self):
         return s.ProjectSerializer if self.action == "list" else s.ProjectDetailSerializer
@@ -151,8 +150,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
 
     def _detail(self, project_id, code=status.HTTP_200_OK) -> Response:
         project = self.get_queryset().prefetch_related("milestones").get(pk=project_id)
-        context = {"request": self.request, "emails": party_emails([project])}
-        return Response(s.ProjectDetailSerializer(project, context=context).data, status=code)
+        return Response(s.ProjectDetailSerializer(project, context=page_context(self.request, [project])).data,
+                        status=code)
 
     @extend_schema(parameters=[
         OpenApiParameter("status", enum=ProjectStatus.values),
@@ -167,8 +166,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
             projects = projects.filter(**{value: request.user})
         projects = projects.order_by(_choice(request, "ordering", PROJECT_ORDERING) or "-created_at", "id")
         page = self.paginate_queryset(projects)
-        context = {"request": request, "emails": party_emails(page)}
-        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context=context).data)
+        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context=page_context(request, page)).data)
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
     def create(self, request):

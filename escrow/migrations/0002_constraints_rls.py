@@ -335,6 +335,9 @@ def grant_operations() -> list[migrations.RunSQL]:
 # --- 4. Row-Level Security: the DESIGN §5 matrix, every policy TO authenticated ------------------
 
 IS_PARTY = f"{U} in (p.creator_id, p.buyer_id, p.seller_id)"
+# Read policies use an uncorrelated sub-query: PostgreSQL hashes "the projects U is party to" once
+# per statement instead of probing projects once per row (it matters for lists).
+MY_PROJECTS = f"(SELECT p.id FROM projects p WHERE {IS_PARTY})"
 CREATOR_OF_DRAFT = f"p.creator_id = {U} and p.status = 'draft'"
 
 POLICIES = {
@@ -361,11 +364,7 @@ POLICIES = {
         ("projects_delete_creator", "DELETE", f"USING (creator_id = {U} AND status = 'draft')"),
     ],
     "milestones": [
-        (
-            "milestones_select_involved",
-            "SELECT",
-            f"USING (EXISTS (SELECT 1 FROM projects p WHERE p.id = milestones.project_id AND {IS_PARTY}))",
-        ),
+        ("milestones_select_involved", "SELECT", f"USING (project_id IN {MY_PROJECTS})"),
         (
             "milestones_insert_creator",
             "INSERT",
@@ -384,12 +383,7 @@ POLICIES = {
         ),
     ],
     "transactions": [
-        (
-            "transactions_select_own",
-            "SELECT",
-            f"USING (user_id = {U} OR EXISTS (SELECT 1 FROM projects p"
-            f" WHERE p.id = transactions.project_id AND {IS_PARTY}))",
-        ),
+        ("transactions_select_own", "SELECT", f"USING (user_id = {U} OR project_id IN {MY_PROJECTS})"),
         (
             # The old policy let users insert completed transactions. A client may only ask:
             # a pending deposit or withdrawal of its own, on a project it is party to if any.

@@ -50,13 +50,24 @@ END
 $$
 """
 
+# What escrow holds per project: holds − releases − commission − refunds, completed rows only.
+# One formula: the set version serves lists, the single version (triggers, services) calls it.
+PROJECTS_HELD = """
+CREATE FUNCTION escrow_projects_held(projects uuid[]) RETURNS TABLE (project_id uuid, held numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT wanted.pid, coalesce(sum(CASE WHEN t.transaction_type = 'escrow_hold' THEN t.amount ELSE -t.amount END), 0)
+    FROM unnest(projects) AS wanted(pid)
+    LEFT JOIN transactions t
+      ON t.project_id = wanted.pid AND t.status = 'completed'
+     AND t.transaction_type IN ('escrow_hold', 'escrow_release', 'commission', 'refund')
+    GROUP BY wanted.pid
+$$
+"""
+
 PROJECT_HELD = """
 CREATE FUNCTION escrow_project_held(project uuid) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(CASE WHEN transaction_type = 'escrow_hold' THEN amount ELSE -amount END), 0)
-    FROM transactions
-    WHERE project_id = project AND status = 'completed'
-      AND transaction_type IN ('escrow_hold', 'escrow_release', 'commission', 'refund')
+    SELECT held FROM escrow_projects_held(ARRAY[project])
 $$
 """
 
@@ -164,6 +175,7 @@ class Migration(migrations.Migration):
             " FOR EACH ROW EXECUTE FUNCTION escrow_ledger_immutable()",
             "DROP TRIGGER transactions_immutable ON transactions",
         ),
+        sql(PROJECTS_HELD, "DROP FUNCTION escrow_projects_held(uuid[])"),
         sql(PROJECT_HELD, "DROP FUNCTION escrow_project_held(uuid)"),
         sql(AVAILABLE_BALANCE, "DROP FUNCTION escrow_available_balance(uuid, text)"),
         sql(CHECK_BALANCES, "DROP FUNCTION escrow_check_balances()"),
@@ -205,8 +217,8 @@ class Migration(migrations.Migration):
         ),
         sql(
             "CREATE POLICY escrow_events_select_involved ON escrow_events FOR SELECT TO authenticated"
-            f" USING (actor_id = {U} OR EXISTS (SELECT 1 FROM projects p WHERE p.id = escrow_events.project_id"
-            f" AND {U} in (p.creator_id, p.buyer_id, p.seller_id)))",
+            f" USING (actor_id = {U} OR project_id IN (SELECT p.id FROM projects p"
+            f" WHERE {U} in (p.creator_id, p.buyer_id, p.seller_id)))",
             "DROP POLICY escrow_events_select_involved ON escrow_events",
         ),
         # The platform's own account: commission rows are paid to it. It cannot log in.
