@@ -23,7 +23,7 @@ run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Admin: http://$(HOST):$(PORT)/admin/"
+	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs/   Admin: http://$(HOST):$(PORT)/admin/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.
