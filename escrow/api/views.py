@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -142,14 +143,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return s.ProjectSerializer if self.action == "list" else s.ProjectDetailSerializer
 
-    def get_object(self):
-        project = super().get_object()
-        if self.action != "list":
-            project = self.get_queryset().prefetch_related("milestones").get(pk=project.pk)
-        return project
-
     def _detail(self, project_id, code=status.HTTP_200_OK) -> Response:
-        project = self.get_queryset().prefetch_related("milestones").get(pk=project_id)
+        project = get_object_or_404(self.get_queryset().prefetch_related("milestones"), pk=project_id)
         return Response(s.ProjectDetailSerializer(project, context=page_context(self.request, [project])).data,
                         status=code)
 
@@ -184,7 +179,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses={200: s.ProjectDetailSerializer, 404: ERROR})
     def retrieve(self, request, pk=None):
-        return self._detail(self.get_object().pk)
+        return self._detail(pk)
 
     @extend_schema(request=s.ProjectTermsSerializer, responses={200: s.ProjectDetailSerializer, 400: ERROR, 409: ERROR})
     def partial_update(self, request, pk=None):
