@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+export FINCRA_SIMULATOR_PORT ?= 8001
 
 .PHONY: run test lint bench install migrate db-stop clean
 
@@ -18,12 +19,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, server.
+## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, the FinCra
+## simulator (when no FinCra keys are set), and the server.
 run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs/   Admin: http://$(HOST):$(PORT)/admin/"
+	$(PY) manage.py fincra_simulator --if-simulated --port $(FINCRA_SIMULATOR_PORT) \
+	    --webhook-url http://$(HOST):$(PORT)/api/v1/webhooks/fincra/ & \
+	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.

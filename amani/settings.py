@@ -188,6 +188,36 @@ API_RLS = env.bool("API_RLS", default=True)
 # Idempotency keys are kept at least this long (the purge command removes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = max(env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48), 24)
 
+# --- FinCra ---------------------------------------------------------------------------------------
+
+FINCRA_BASE_URL = env.str("FINCRA_BASE_URL", default="").rstrip("/")  # sandbox: https://sandboxapi.fincra.com
+FINCRA_SECRET_KEY = env.str("FINCRA_SECRET_KEY", default="")  # sent as `api-key`
+FINCRA_PUBLIC_KEY = env.str("FINCRA_PUBLIC_KEY", default="")  # sent as `x-pub-key`
+FINCRA_BUSINESS_ID = env.str("FINCRA_BUSINESS_ID", default="")  # sent as `x-business-id`
+FINCRA_WEBHOOK_SECRET = env.str("FINCRA_WEBHOOK_SECRET", default="")  # HMAC-SHA512 key of `signature`
+FINCRA_TIMEOUT_SECONDS = env.float("FINCRA_TIMEOUT_SECONDS", default=10.0)
+FINCRA_REDIRECT_URL = env.str("FINCRA_REDIRECT_URL", default="")  # where checkout sends the buyer back
+# With DEBUG and no FinCra keys, the app talks to the bundled simulator (`make run` starts it),
+# with keys generated once in the git-ignored data folder.
+FINCRA_SIMULATED = DEBUG and not FINCRA_SECRET_KEY
+FINCRA_SIMULATOR_PORT = env.int("FINCRA_SIMULATOR_PORT", default=8001)
+FINCRA_SIMULATOR_WEBHOOK_URL = env.str(
+    "FINCRA_SIMULATOR_WEBHOOK_URL", default="http://127.0.0.1:8000/api/v1/webhooks/fincra/"
+)
+if FINCRA_SIMULATED:
+    import json
+    import secrets
+
+    keys_file = DATA_DIR / "fincra-simulator.json"
+    if not keys_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        keys_file.write_text(json.dumps({name: secrets.token_hex(16) for name in
+                                         ("secret_key", "public_key", "business_id", "webhook_secret")}))
+    simulator_keys = json.loads(keys_file.read_text())
+    FINCRA_BASE_URL = f"http://127.0.0.1:{FINCRA_SIMULATOR_PORT}"
+    FINCRA_SECRET_KEY, FINCRA_PUBLIC_KEY = simulator_keys["secret_key"], simulator_keys["public_key"]
+    FINCRA_BUSINESS_ID, FINCRA_WEBHOOK_SECRET = simulator_keys["business_id"], simulator_keys["webhook_secret"]
+
 # Production hardening: on unless DEBUG.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING

@@ -10,6 +10,9 @@
 5. On any error the transaction rolls back; the error has one JSON shape (escrow.api.errors).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import connection, transaction
 from rest_framework.views import APIView
@@ -38,6 +41,10 @@ class EscrowAPIMixin:
             claimed = idempotency.claim(request)
             if claimed.replay is not None:
                 response = claimed.replay
+            elif not self.atomic_request:
+                self.initial(request, *args, **kwargs)
+                handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
+                response = handler(request, *args, **kwargs)
             else:
                 with transaction.atomic():
                     self.initial(request, *args, **kwargs)
@@ -57,6 +64,21 @@ class EscrowAPIMixin:
         idempotency.complete(claimed, self.response)
         return self.response
 
+
+    # False for views that call the payment gateway: they open their own short transactions
+    # (``rls_block``) so that no HTTP call happens inside one, or inside a row lock.
+    atomic_request = True
+
+    @contextmanager
+    def rls_block(self) -> Iterator[None]:
+        """One transaction under RLS for the current user, as the request cycle gives others."""
+        with transaction.atomic():
+            previous = None
+            if settings.API_RLS and self.request.user.is_authenticated:
+                previous = switch_role("authenticated", claims_for("authenticated", self.request.user.pk))
+            yield
+            if previous is not None:
+                restore_role(previous)
 
     def initial(self, request, *args, **kwargs):
         """DRF's ``initial`` without throttling, which ``dispatch`` has done already."""

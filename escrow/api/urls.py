@@ -38,6 +38,7 @@ urlpatterns = [
     path("withdrawals/", views.WithdrawalView.as_view(), name="withdrawals"),
     path("commission/quote/", views.QuoteView.as_view(), name="commission-quote"),
     path("health/", views.HealthView.as_view(), name="health"),
+    path("webhooks/fincra/", views.FincraWebhookView.as_view(), name="fincra-webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -18,11 +18,14 @@ from rest_framework.throttling import SimpleRateThrottle
 from escrow import services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
+from escrow.api.errors import error_response
 from escrow.api.tokens import TokenError, issue_tokens, verify_refresh
 from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
+from escrow.payments import gateway
+from escrow.payments.fincra import FincraError
 from escrow.selectors import available_balances, projects_for, projects_held, transactions_for
 
 ERROR = s.error_shape()
@@ -222,19 +225,30 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     def dispute(self, request, pk=None):
         return self._act(services.project_dispute, **_valid(s.ReasonSerializer, request.data))
 
-    @extend_schema(request=None, responses={200: s.FundResponseSerializer, 409: ERROR})
+    @extend_schema(request=None, responses={200: s.FundResponseSerializer, 409: ERROR, 503: ERROR})
     @action(detail=True, methods=["post"])
     def fund(self, request, pk=None):
-        project = self.get_object()
-        with as_owner():
-            deposit = services.project_fund_start(project=project, actor=request.user)
+        # The pending deposit is committed first; FinCra is asked for a checkout only then,
+        # outside any transaction or lock.
+        with self.rls_block():
+            project = self.get_object()
+            with as_owner():
+                deposit = services.project_fund_start(project=project, actor=request.user)
+        try:
+            checkout_url = gateway.start_checkout(Transaction.objects.select_related("user").get(pk=deposit.pk))
+        except FincraError as error:
+            return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
         return Response({
             "transaction_id": str(deposit.pk),
             "reference": str(deposit.pk),
             "amount": _money(deposit.amount, deposit.currency),
             "currency": deposit.currency,
-            "checkout_url": (deposit.extra_data or {}).get("checkout_url"),
+            "checkout_url": checkout_url,
         })
+
+    @property
+    def atomic_request(self) -> bool:
+        return self.action != "fund"
 
     @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer(many=True),
                                                                     201: s.MilestoneSerializer, 409: ERROR})
@@ -351,13 +365,34 @@ class BalanceView(EscrowAPIView):
 
 
 class WithdrawalView(EscrowAPIView):
+    atomic_request = False  # the payout call happens after the withdrawal is committed
+
     @extend_schema(request=s.WithdrawalSerializer, responses={201: s.TransactionSerializer, 400: ERROR, 409: ERROR})
     def post(self, request):
         data = _valid(s.WithdrawalSerializer, request.data)
-        with as_owner():
+        with self.rls_block(), as_owner():
             withdrawal = services.withdrawal_request(user=request.user, **data)
+        withdrawal = gateway.submit_payout(withdrawal)
         return Response(s.TransactionSerializer(Transaction.objects.get(pk=withdrawal.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+
+class FincraWebhookView(EscrowAPIView):
+    """FinCra's callbacks: no user, a signature instead (checked before anything is stored)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    atomic_request = False
+
+    @extend_schema(request=None, responses={200: inline_serializer("WebhookAck", {"detail": serializers.CharField()}),
+                                            401: ERROR})
+    def post(self, request):
+        result = gateway.handle_webhook(request.body, request.META.get("HTTP_SIGNATURE", ""))
+        if result.status == 401:
+            return error_response("invalid_signature", "Missing or invalid webhook signature.", 401)
+        if result.status >= 400:
+            return error_response("webhook_not_processed", result.detail, result.status)
+        return Response({"detail": result.detail, "flag": result.flag})
 
 
 class QuoteView(EscrowAPIView):

@@ -6,6 +6,7 @@ from escrow.models.idempotency import IdempotencyKey
 from escrow.models.ledger import Transaction
 from escrow.models.projects import Milestone, Project
 from escrow.models.users import User
+from escrow.models.webhooks import WebhookEvent
 
 __all__ = [
     "ActorKind",
@@ -20,4 +21,5 @@ __all__ = [
     "TransactionStatus",
     "TransactionType",
     "User",
+    "WebhookEvent",
 ]

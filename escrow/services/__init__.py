@@ -13,7 +13,13 @@ from escrow.services.drafts import (
     project_delete,
     project_update,
 )
-from escrow.services.funding import amount_owed, deposit_confirm, project_fund_start
+from escrow.services.funding import (
+    amount_owed,
+    deposit_confirm,
+    deposit_fail,
+    deposit_record_checkout,
+    project_fund_start,
+)
 from escrow.services.milestones import (
     milestone_approve,
     milestone_auto_approve_due,
@@ -32,11 +38,13 @@ from escrow.services.projects import (
     project_request_cancel,
 )
 from escrow.services.users import user_register, user_update_profile
-from escrow.services.withdrawals import withdrawal_request, withdrawal_settle
+from escrow.services.withdrawals import withdrawal_request, withdrawal_settle, withdrawal_submitted
 
 __all__ = [
     "amount_owed",
     "deposit_confirm",
+    "deposit_fail",
+    "deposit_record_checkout",
     "dispute_resolve",
     "milestone_approve",
     "milestone_create",
@@ -62,4 +70,5 @@ __all__ = [
     "user_update_profile",
     "withdrawal_request",
     "withdrawal_settle",
+    "withdrawal_submitted",
 ]

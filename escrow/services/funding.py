@@ -97,3 +97,29 @@ def deposit_confirm(*, reference, amount_received: Decimal, gateway_transaction_
     set_project_status(project, ProjectStatus.ACTIVE, actor=None, roles=SYSTEM, action="confirm_deposit",
                        deposit=deposit, held=deposit.amount)
     return deposit
+
+
+@transaction.atomic
+def deposit_record_checkout(*, reference, checkout_url: str, gateway_reference: str, pay_code: str = "") -> Transaction:
+    """Keep what FinCra's checkout answered on the pending deposit (its link is the buyer's way to pay)."""
+    deposit = lock_transaction(reference)
+    deposit.gateway_reference = gateway_reference or deposit.gateway_reference
+    deposit.extra_data = {**(deposit.extra_data or {}), "checkout_url": checkout_url, "pay_code": pay_code}
+    deposit.save(update_fields=["gateway_reference", "extra_data", "updated_at"])
+    return deposit
+
+
+@transaction.atomic
+def deposit_fail(*, reference, reason: str) -> Transaction:
+    """FinCra says the payment failed or was abandoned: the deposit fails; the buyer may fund again."""
+    project_id = Transaction.objects.values_list("project_id", flat=True).get(pk=reference)
+    project = lock_project(project_id)
+    deposit = lock_transaction(reference)
+    if deposit.status != TransactionStatus.PENDING:
+        return deposit
+    deposit.status, deposit.processed_at = TransactionStatus.FAILED, timezone.now()
+    deposit.extra_data = {**(deposit.extra_data or {}), "failure": reason}
+    deposit.save(update_fields=["status", "processed_at", "extra_data", "updated_at"])
+    record_event(actor=None, roles=SYSTEM, action="deposit_failed", project=project, from_state=project.status,
+                 deposit=deposit, reason=reason)
+    return deposit

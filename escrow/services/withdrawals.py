@@ -59,7 +59,7 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
                          withdrawal=row, reported=outcome)
         return row
     now = timezone.now()
-    row.status = outcome
+    from_state, row.status = row.status, outcome
     row.processed_at = now
     row.completed_at = now if succeeded else None
     row.gateway_reference = gateway_reference or row.gateway_reference
@@ -67,5 +67,28 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
     row.save(update_fields=["status", "processed_at", "completed_at", "gateway_reference", "gateway_response",
                             "updated_at"])
     record_event(actor=None, roles=SYSTEM, action="withdrawal_settle", project=None,
-                 from_state=TransactionStatus.PENDING, to_state=outcome, withdrawal=row)
+                 from_state=from_state, to_state=outcome, withdrawal=row)
+    return row
+
+
+@transaction.atomic
+def withdrawal_submitted(*, withdrawal: Transaction, outcome: str, gateway_reference: str | None = None,
+                         detail: str = "") -> Transaction:
+    """Record what became of the payout request: ``processing`` (FinCra took it), ``unknown`` (no
+    answer: reconciliation settles it from FinCra's records) or ``rejected`` (FinCra refused it:
+    the withdrawal fails and the balance comes back)."""
+    if outcome == "rejected":
+        return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
+    row = lock_transaction(withdrawal.pk)
+    if row.status != TransactionStatus.PENDING:
+        return row  # a webhook settled it first
+    row.extra_data = {**(row.extra_data or {}), "payout": outcome}
+    fields = ["extra_data", "updated_at"]
+    if outcome == "processing":
+        row.status = TransactionStatus.PROCESSING
+        row.gateway_reference = gateway_reference or row.gateway_reference
+        fields += ["status", "gateway_reference"]
+    row.save(update_fields=fields)
+    record_event(actor=None, roles=SYSTEM, action="payout_submitted", project=None, from_state=TransactionStatus.PENDING,
+                 to_state=row.status, withdrawal=row, outcome=outcome)
     return row

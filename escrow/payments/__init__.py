@@ -1,0 +1,1 @@
+"""The FinCra payment gateway: its client, its webhook handler, reconciliation, and a simulator."""
