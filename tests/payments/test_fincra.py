@@ -163,6 +163,20 @@ def test_a_webhook_never_sent_is_settled_by_reconciliation(fincra):
     assert "0 changed" in again.text and holds(project) == 1
 
 
+def test_reordered_deliveries_settle_each_project_once(fincra):
+    first, second = builders.accepted(), builders.accepted()
+    references = [fund(first)["reference"], fund(second)["reference"]]
+    switch(fincra, reorder=True)
+    for reference in references:
+        pay(fincra, reference)
+    assert holds(first) == holds(second) == 0  # nothing delivered yet
+    flushed = requests.post(f"{fincra.url}/_simulator/webhooks/flush", timeout=30).json()["data"]["sent"]
+    assert flushed == 2
+    assert [e.reference for e in WebhookEvent.objects.order_by("created_at")] == references[::-1]  # newest first
+    assert holds(first) == holds(second) == 1
+    assert_ledger_invariants()
+
+
 # --- payouts ---
 
 def withdraw(project, bank=BANK, amount="975.00") -> dict:
