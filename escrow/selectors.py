@@ -4,13 +4,15 @@ Held amounts and balances are computed by the same SQL functions the database's 
 (migration 0004), so Python and the database can never disagree on them.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
-from escrow.models import Project, Transaction
+from escrow.models import Project, Transaction, TransactionStatus, TransactionType
 
 
 def project_held(project_id) -> Decimal:
@@ -51,3 +53,27 @@ def projects_for(user) -> QuerySet[Project]:
 def transactions_for(user) -> QuerySet[Transaction]:
     """The user's own rows and their projects' rows: two indexed conditions, OR-ed."""
     return Transaction.objects.filter(Q(user=user) | Q(project_id__in_array=projects_for(user).values("id")))
+
+
+def held_per_currency() -> dict[str, Decimal]:
+    """Everything escrow holds now, per currency (the operators' dashboard)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.currency, sum(h.held) FROM escrow_projects_held(ARRAY("
+            "  SELECT DISTINCT project_id FROM transactions WHERE transaction_type = 'escrow_hold'"
+            "    AND project_id IS NOT NULL)) h"
+            " JOIN projects p ON p.id = h.project_id GROUP BY p.currency HAVING sum(h.held) <> 0 ORDER BY 1"
+        )
+        return dict(cursor.fetchall())
+
+
+STUCK_AFTER = timedelta(hours=1)
+
+
+def stuck_payments() -> QuerySet[Transaction]:
+    """Deposits and withdrawals still pending or processing an hour after they started."""
+    return Transaction.objects.filter(
+        transaction_type__in=[TransactionType.DEPOSIT, TransactionType.WITHDRAWAL],
+        status__in=[TransactionStatus.PENDING, TransactionStatus.PROCESSING],
+        created_at__lt=timezone.now() - STUCK_AFTER,
+    )

@@ -45,7 +45,7 @@ PROJECT_TRANSITIONS = {
         _t("confirm_deposit", [P.PENDING], P.ACTIVE, ["system"]),
         _t("begin_work", [P.ACTIVE], P.IN_PROGRESS, ["system"]),
         _t("complete", FUNDED, P.COMPLETED, ["system"]),
-        _t("cancel", [P.DRAFT, P.PENDING], P.CANCELLED, ["buyer", "seller"]),
+        _t("cancel", [P.DRAFT, P.PENDING], P.CANCELLED, ["buyer", "seller", "operator"]),
         # Mutual cancellation after funding: the first party asks, the other agrees.
         _t("request_cancel", FUNDED, None, ["buyer", "seller"]),
         _t("dispute", FUNDED, P.DISPUTED, ["buyer", "seller"]),

@@ -37,7 +37,7 @@ from escrow.services.projects import (
     project_refund,
     project_request_cancel,
 )
-from escrow.services.users import user_register, user_update_profile
+from escrow.services.users import user_deactivate, user_register, user_set_verified, user_update_profile
 from escrow.services.withdrawals import withdrawal_request, withdrawal_settle, withdrawal_submitted
 
 __all__ = [
@@ -66,7 +66,9 @@ __all__ = [
     "project_propose",
     "project_refund",
     "project_request_cancel",
+    "user_deactivate",
     "user_register",
+    "user_set_verified",
     "user_update_profile",
     "withdrawal_request",
     "withdrawal_settle",

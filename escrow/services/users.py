@@ -5,8 +5,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from escrow.errors import InvalidInput
+from escrow.errors import InvalidInput, NotAllowed
 from escrow.models import User
+from escrow.services.audit import record_event
+from escrow.states import OPERATOR_PERMISSION
 
 PROFILE_FIELDS = ("full_name", "phone_number", "avatar_url", "bio")
 
@@ -39,3 +41,38 @@ def user_update_profile(*, user: User, **changes) -> User:
     # Only the profile columns: the only ones the `authenticated` role may write.
     user.save(update_fields=list(changes))
     return user
+
+
+@transaction.atomic
+def user_set_verified(*, user: User, actor: User, verified: bool = True) -> User:
+    """An operator marks a user's identity as verified (or not)."""
+    _require_operator(actor)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_verified != verified:
+        user.is_verified = verified
+        user.save(update_fields=["is_verified"])
+        record_event(actor=actor, roles=frozenset({"operator"}), action="user_verify" if verified else "user_unverify",
+                     project=None, user=user)
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor: User, reason: str) -> User:
+    """An operator blocks a user from logging in; their ledger stays as it is."""
+    _require_operator(actor)
+    if not reason or not reason.strip():
+        raise InvalidInput("A reason is required to deactivate a user.", field="reason")
+    if user.pk == actor.pk:
+        raise NotAllowed("Operators cannot deactivate themselves.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        record_event(actor=actor, roles=frozenset({"operator"}), action="user_deactivate", project=None, user=user,
+                     reason=reason.strip())
+    return user
+
+
+def _require_operator(actor: User) -> None:
+    if not (actor.is_active and actor.is_staff and actor.has_perm(OPERATOR_PERMISSION)):
+        raise NotAllowed("Only operators may do this.")

@@ -168,7 +168,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.ready)
     @rule(actor=ACTOR)
     def cancel(self, actor):
-        allowed = actor in ("buyer", "seller") and self.model.status in ("draft", "pending")
+        allowed = actor in ("buyer", "seller", "operator") and self.model.status in ("draft", "pending")
         self.attempt(allowed, lambda: services.project_cancel(project=self.project, actor=self.users[actor]),
                      lambda: setattr(self.model, "status", "cancelled"))
 

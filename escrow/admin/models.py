@@ -1,0 +1,282 @@
+"""Model admins of the operator console."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import DecimalField, F, Func
+
+from escrow import services
+from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
+from escrow.models import EscrowEvent, Milestone, Project, ProjectStatus, Transaction, User, WebhookEvent
+from escrow.payments import gateway
+from escrow.payments.fincra import FincraError
+from escrow.selectors import STUCK_AFTER, stuck_payments
+from escrow.states import OPERATOR_PERMISSION
+
+
+class OperatorActionsMixin:
+    """``@admin.action(permissions=["act_as_operator"])`` checks this."""
+
+    def has_act_as_operator_permission(self, request) -> bool:
+        return request.user.has_perm(OPERATOR_PERMISSION)
+
+
+class ReadOnlyMixin:
+    """Nobody adds, changes or deletes these rows here, superusers included: corrections are new
+    rows written by services."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- users ---
+
+@admin.register(User)
+class UserAdmin(OperatorActionsMixin, DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_active", "is_verified", "is_staff", "created_at", "last_login"]
+    list_filter = ["is_active", "is_verified", "is_staff", "is_superuser", "groups"]
+    search_fields = ["email", "full_name", "phone_number"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["id", "created_at", "updated_at", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["id", "email", "password"]}),
+        ("Profile", {"fields": ["full_name", "phone_number", "avatar_url", "bio"]}),
+        ("Status", {"fields": ["is_active", "is_verified", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    actions = ["verify", "deactivate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only superusers manage accounts and who is an operator; operators use the actions.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    @admin.action(description="Verify the selected users", permissions=["act_as_operator"])
+    def verify(self, request, queryset):
+        run_service(self, request, queryset, lambda user: services.user_set_verified(user=user, actor=request.user),
+                    done="verified")
+
+    @admin.action(description="Deactivate the selected users…", permissions=["act_as_operator"])
+    def deactivate(self, request, queryset):
+        return with_form(self, request, queryset, form_class=ReasonForm, title="Deactivate users",
+                         explanation="They will no longer be able to log in. Their money and ledger stay.",
+                         perform=lambda user, data: services.user_deactivate(user=user, actor=request.user,
+                                                                             reason=data["reason"]),
+                         done="deactivated")
+
+
+# --- projects ---
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+    fields = ["order_index", "title", "amount", "currency", "status", "is_paid", "paid_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerInline(admin.TabularInline):
+    model = Transaction
+    fk_name = "project"
+    extra = 0
+    verbose_name_plural = "Ledger"
+    fields = ["created_at", "transaction_type", "status", "amount", "fee", "net_amount", "currency", "user",
+              "milestone", "gateway_reference"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["created_at"]
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "milestone")
+
+
+class EventInline(admin.TabularInline):
+    model = EscrowEvent
+    fk_name = "project"
+    extra = 0
+    verbose_name_plural = "Audit trail"
+    fields = ["created_at", "actor_kind", "actor", "action", "milestone", "from_state", "to_state", "data"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "milestone")
+
+
+@admin.register(Project)
+class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
+    list_display = ["title", "status", "amount", "held_amount", "buyer", "seller", "created_at", "due_date"]
+    list_filter = ["status", "currency", "fee_bearer", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["title", "buyer__email", "seller__email", "creator__email", "=id"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    list_select_related = ["buyer", "seller"]
+    raw_id_fields = ["creator", "buyer", "seller", "cancel_requested_by"]
+    readonly_fields = ["id", "created_at", "updated_at", "held_amount"]
+    inlines = [MilestoneInline, LedgerInline, EventInline]
+    actions = ["resolve_dispute", "refund", "cancel"]
+
+    def get_queryset(self, request):
+        held = Func(F("id"), function="escrow_project_held", output_field=DecimalField(max_digits=15, decimal_places=2))
+        return super().get_queryset(request).annotate(held=held)
+
+    @admin.display(description="total", ordering="total_amount")
+    def amount(self, project) -> str:
+        return f"{project.total_amount} {project.currency}"
+
+    @admin.display(description="held")
+    def held_amount(self, project) -> str:
+        return f"{project.held} {project.currency}"
+
+    def get_readonly_fields(self, request, obj=None):
+        # After proposal the terms, the money and the state change only through actions.
+        if obj is not None and obj.status != ProjectStatus.DRAFT:
+            return [f.name for f in obj._meta.concrete_fields] + ["held_amount"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status == ProjectStatus.DRAFT)
+
+    @admin.action(description="Resolve the dispute (release, refund or split)…", permissions=["act_as_operator"])
+    def resolve_dispute(self, request, queryset):
+        return with_form(
+            self, request, queryset, form_class=ResolutionForm, title="Resolve dispute", single=True,
+            explanation="Everything the project still holds is settled now; the parties see your note.",
+            perform=lambda project, data: services.dispute_resolve(
+                project=project, actor=request.user, outcome=data["outcome"], note=data["note"],
+                seller_amount=data.get("seller_amount"), buyer_amount=data.get("buyer_amount")),
+            done="dispute resolved",
+        )
+
+    @admin.action(description="Refund what is held to the buyer…", permissions=["act_as_operator"])
+    def refund(self, request, queryset):
+        return with_form(self, request, queryset, form_class=NoteForm, title="Refund the buyer",
+                         explanation="Everything these projects still hold goes back to their buyers.",
+                         perform=lambda project, data: services.project_refund(
+                             project=project, actor=request.user, note=data["note"]),
+                         done="refunded")
+
+    @admin.action(description="Cancel (before funding)", permissions=["act_as_operator"])
+    def cancel(self, request, queryset):
+        run_service(self, request, queryset, lambda project: services.project_cancel(project=project,
+                                                                                    actor=request.user),
+                    done="cancelled")
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(OperatorActionsMixin, admin.ModelAdmin):
+    list_display = ["title", "project", "order_index", "amount", "currency", "status", "is_paid", "completed_at"]
+    list_filter = ["status", "is_paid", "currency"]
+    search_fields = ["title", "project__title"]
+    ordering = ["-created_at"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    actions = ["approve_for_buyer"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.project.status != ProjectStatus.DRAFT:
+            return [f.name for f in obj._meta.concrete_fields]
+        return ["id", "status", "is_paid", "paid_at", "approved_at", "completed_at"]
+
+    @admin.action(description="Approve for the buyer (releases the money)…", permissions=["act_as_operator"])
+    def approve_for_buyer(self, request, queryset):
+        return with_form(self, request, queryset, form_class=ReasonForm, title="Approve on the buyer's behalf",
+                         explanation="Each milestone's money is released to its seller, less commission.",
+                         perform=lambda milestone, data: services.milestone_approve(
+                             milestone=milestone, actor=request.user, reason=data["reason"]),
+                         done="approved and released")
+
+
+# --- the ledger and the trails: read-only ---
+
+class StuckFilter(admin.SimpleListFilter):
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", f"Pending for more than {int(STUCK_AFTER.total_seconds() // 3600)} h")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=stuck_payments().values("pk"))
+        return queryset
+
+
+@admin.register(Transaction)
+class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "transaction_type", "status", "amount", "fee", "net_amount", "currency", "user",
+                    "project", "gateway_reference"]
+    list_filter = [StuckFilter, "transaction_type", "status", "currency", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=id", "gateway_reference", "gateway_transaction_id", "user__email", "project__title"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    list_select_related = ["user", "project"]
+    actions = ["reconcile"]
+
+    @admin.action(description="Settle from FinCra's records (reconcile)", permissions=["act_as_operator"])
+    def reconcile(self, request, queryset):
+        def settle(row):
+            try:
+                if row.transaction_type == "deposit":
+                    flag = gateway.confirm_deposit(row)
+                elif row.transaction_type == "withdrawal":
+                    flag = gateway.settle_withdrawal(row, missing_means_failed=True)
+                else:
+                    return
+            except FincraError as error:
+                from escrow.errors import InvalidTransition
+
+                raise InvalidTransition(f"FinCra could not be asked: {error}") from error
+            if flag:
+                self.message_user(request, f"{row}: {flag.replace('_', ' ')}")
+
+        run_service(self, request, queryset.filter(transaction_type__in=["deposit", "withdrawal"]), settle,
+                    done="reconciled with FinCra")
+
+
+@admin.register(EscrowEvent)
+class EscrowEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "action", "actor_kind", "actor", "project", "milestone", "from_state", "to_state"]
+    list_filter = ["action", "actor_kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["project__title", "actor__email", "action"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    list_select_related = ["actor", "project", "milestone"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "event", "reference", "flag", "processed_at"]
+    list_filter = ["event", "flag", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["reference", "event"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]

@@ -1,0 +1,40 @@
+"""The admin site, with a dashboard on its first page: open disputes, stuck payments, money held.
+
+Outside the ``escrow.admin`` package on purpose: Django imports the site class while it builds the
+site, and importing the package then would register the model admins on a site being replaced.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+
+from escrow.models import ProjectStatus
+from escrow.selectors import held_per_currency, stuck_payments
+
+
+class EscrowAdminSite(admin.AdminSite):
+    site_header = "Amani operator console"
+    site_title = "Amani"
+    index_title = "Escrow operations"
+    index_template = "admin/escrow/index.html"
+
+    def index(self, request, extra_context=None):
+        user = request.user
+        context = {**(extra_context or {})}
+        if user.has_perm("escrow.view_project"):
+            projects = reverse("admin:escrow_project_changelist")
+            from escrow.models import Project
+
+            context["open_disputes"] = {
+                "count": Project.objects.filter(status=ProjectStatus.DISPUTED).count(),
+                "url": f"{projects}?status__exact={ProjectStatus.DISPUTED}",
+            }
+            context["held"] = [
+                {"currency": currency, "amount": amount, "url": f"{projects}?currency__exact={currency}"}
+                for currency, amount in held_per_currency().items()
+            ]
+        if user.has_perm("escrow.view_transaction"):
+            context["stuck_payments"] = {
+                "count": stuck_payments().count(),
+                "url": f"{reverse('admin:escrow_transaction_changelist')}?stuck=yes",
+            }
+        return super().index(request, context)

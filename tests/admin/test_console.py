@@ -1,0 +1,253 @@
+"""The operator console: actions through services, a read-only ledger, the Operators group."""
+
+import secrets
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from escrow import services
+from escrow.models import EscrowEvent, Project, Transaction, User
+from escrow.payments.simulator import Simulator
+from escrow.selectors import available_balance
+from tests import builders
+from tests.factories import UserFactory
+from tests.helpers import assert_ledger_invariants, db_snapshot
+
+PASSWORD = "operator passphrase for tests"
+
+
+def login(user) -> Client:
+    user.set_password(PASSWORD)
+    user.save()
+    client = Client()
+    assert client.login(username=user.email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def operator(db):
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="Operators"))
+    return login(user), User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def outsider(db):
+    """Staff, but not an operator."""
+    return login(UserFactory(is_staff=True))
+
+
+def act(client, model: str, action: str, objects, **form):
+    data = {"action": action, "_selected_action": [str(o.pk) for o in objects], **form}
+    if form:
+        data["apply"] = "1"
+    return client.post(reverse(f"admin:escrow_{model}_changelist"), data, follow=True)
+
+
+def shown(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+# --- the Operators group ---
+
+def test_the_operators_group_has_exactly_the_consoles_permissions(db):
+    codenames = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
+    assert codenames == {"view_user", "view_project", "view_milestone", "view_transaction", "view_escrowevent",
+                         "view_webhookevent", "act_as_operator"}
+
+
+@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "webhookevent", "user"])
+def test_staff_outside_the_group_see_nothing(outsider, model):
+    assert outsider.get(reverse(f"admin:escrow_{model}_changelist")).status_code == 403
+
+
+def test_operators_cannot_manage_operators(operator):
+    client, me = operator
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    other = UserFactory()
+    client.post(reverse("admin:escrow_user_change", args=[other.pk]), {"is_staff": "on", "email": other.email})
+    other.refresh_from_db()
+    assert not other.is_staff
+
+
+# --- actions ---
+
+def test_resolve_a_dispute_by_split(operator):
+    client, me = operator
+    project = builders.disputed()
+    confirm = act(client, "project", "resolve_dispute", [project])
+    assert confirm.status_code == 200 and b"Resolve dispute" in confirm.content  # the confirmation page
+    assert builders.refreshed(project).status == "disputed"
+
+    response = act(client, "project", "resolve_dispute", [project], outcome="split", seller_amount="600.00",
+                   buyer_amount="400.00", note="half done, evidence read")
+
+    assert any("dispute resolved" in m for m in shown(response))
+    project = builders.refreshed(project)
+    assert project.status == "refunded"
+    rows = {(t.transaction_type, t.amount) for t in Transaction.objects.filter(project=project, status="completed")
+            .exclude(transaction_type__in=["deposit", "escrow_hold"])}
+    assert rows == {("escrow_release", Decimal("585.00")), ("commission", Decimal("15.00")),
+                    ("refund", Decimal("400.00"))}
+    event = EscrowEvent.objects.get(project=project, action="resolve")
+    assert (event.actor, event.actor_kind, event.data["note"]) == (me, "operator", "half done, evidence read")
+    assert LogEntry.objects.filter(object_id=str(project.pk), user=me).exists()
+    assert_ledger_invariants()
+
+
+def test_a_split_that_does_not_add_up_is_refused_with_the_engines_message(operator):
+    client, _ = operator
+    project = builders.disputed()
+    before = db_snapshot()
+    response = act(client, "project", "resolve_dispute", [project], outcome="split", seller_amount="600.00",
+                   buyer_amount="300.00", note="oops")
+    assert any("must equal what is held: 1000.00 USD" in m for m in shown(response))
+    assert db_snapshot() == before
+
+
+def test_refund_and_cancel(operator):
+    client, me = operator
+    funded, pending = builders.funded(), builders.proposed()
+    act(client, "project", "refund", [funded], note="both parties asked by e-mail")
+    act(client, "project", "cancel", [pending])
+    assert builders.refreshed(funded).status == "refunded" and builders.refreshed(pending).status == "cancelled"
+    assert available_balance(funded.buyer_id, "USD") == Decimal("1000.00")
+    assert EscrowEvent.objects.filter(actor=me, action__in=["refund", "cancel"]).count() == 2
+
+
+def test_a_refused_transition_shows_the_message_and_changes_nothing(operator):
+    client, _ = operator
+    project = builders.in_progress()
+    before = db_snapshot()
+    response = act(client, "project", "cancel", [project])
+    assert any("Cannot cancel a project that is in progress" in m for m in shown(response))
+    assert db_snapshot() == before
+
+
+def test_approve_for_the_buyer_needs_a_reason(operator):
+    client, me = operator
+    milestone = builders.delivered().milestones.get(order_index=0)
+    form = act(client, "milestone", "approve_for_buyer", [milestone], reason="")
+    assert form.status_code == 200 and b"This field is required" in form.content
+    assert not Transaction.objects.filter(milestone=milestone).exists()
+    act(client, "milestone", "approve_for_buyer", [milestone], reason="buyer unreachable for a month")
+    milestone.refresh_from_db()
+    assert milestone.is_paid
+    assert EscrowEvent.objects.get(milestone=milestone, action="approve").actor == me
+
+
+def test_verify_and_deactivate_users(operator):
+    client, me = operator
+    user = UserFactory()
+    act(client, "user", "verify", [user])
+    act(client, "user", "deactivate", [user], reason="fraud report #12")
+    user.refresh_from_db()
+    assert user.is_verified and not user.is_active
+    assert list(EscrowEvent.objects.filter(actor=me).values_list("action", flat=True).order_by("created_at")) == [
+        "user_verify", "user_deactivate"]
+
+
+@pytest.mark.parametrize("action", [("project", "refund"), ("project", "cancel"), ("user", "verify")])
+def test_staff_outside_the_group_cannot_act(outsider, action):
+    model, name = action
+    target = builders.funded() if model == "project" else UserFactory()
+    before = db_snapshot()
+    response = act(outsider, model, name, [target], note="x")
+    assert response.status_code == 403
+    assert db_snapshot() == before
+
+
+def test_reconcile_a_stuck_deposit(operator, settings):
+    client, _ = operator
+    keys = {k: secrets.token_hex(6) for k in ("secret_key", "public_key", "business_id", "webhook_secret")}
+    simulator = Simulator(**keys).start()  # no webhook URL: the webhook never comes
+    settings.FINCRA_BASE_URL, settings.FINCRA_SECRET_KEY = simulator.url, keys["secret_key"]
+    settings.FINCRA_PUBLIC_KEY, settings.FINCRA_BUSINESS_ID = keys["public_key"], keys["business_id"]
+    try:
+        from escrow.payments import gateway
+
+        project = builders.accepted()
+        deposit = services.project_fund_start(project=project, actor=project.buyer)
+        gateway.start_checkout(deposit)
+        simulator.pay(str(deposit.pk))
+        act(client, "transaction", "reconcile", [deposit])
+    finally:
+        simulator.stop()
+    assert builders.refreshed(project).status == "active"
+
+
+def test_reconcile_without_a_gateway_says_so_and_changes_nothing(operator):
+    client, _ = operator
+    project = builders.accepted()
+    deposit = services.project_fund_start(project=project, actor=project.buyer)
+    before = db_snapshot()
+    response = act(client, "transaction", "reconcile", [deposit])
+    assert any("FinCra could not be asked" in m for m in shown(response))
+    assert db_snapshot() == before
+
+
+# --- the ledger is read-only, even for superusers ---
+
+@pytest.mark.parametrize("model", ["transaction", "escrowevent", "webhookevent"])
+def test_the_ledger_is_read_only_for_everyone(admin_client, model):
+    row = builders.funded().transactions.first() if model == "transaction" else None
+    assert admin_client.get(reverse(f"admin:escrow_{model}_add")).status_code == 403
+    if row is not None:
+        before = db_snapshot()
+        change = reverse("admin:escrow_transaction_change", args=[row.pk])
+        admin_client.post(change, {"amount": "1.00", "status": "failed"})
+        assert admin_client.post(reverse("admin:escrow_transaction_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+        assert db_snapshot() == before
+        assert b"delete_selected" not in admin_client.get(reverse("admin:escrow_transaction_changelist")).content
+
+
+def test_a_proposed_project_cannot_be_edited_by_hand(admin_client):
+    project = builders.funded()
+    before = db_snapshot()
+    admin_client.post(reverse("admin:escrow_project_change", args=[project.pk]),
+                      {"title": "x", "total_amount": "1.00", "status": "completed", "currency": "USD"})
+    assert db_snapshot() == before
+
+
+# --- dashboard and changelists ---
+
+def test_the_dashboard(operator):
+    client, _ = operator
+    builders.disputed()
+    builders.funded(currency="KES", amounts=("5000.00",))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert 'id="open-disputes">1</a>' in page
+    assert "1000.00 USD" in page and "5000.00 KES" in page
+    assert "?status__exact=disputed" in page and "?stuck=yes" in page
+
+
+@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "user"])
+def test_changelist_queries_do_not_grow_with_rows(operator, model):
+    client, _ = operator
+    url = reverse(f"admin:escrow_{model}_changelist")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    builders.funded()
+    few = queries()
+    for _ in range(8):
+        builders.delivered()
+    assert queries() == few
+
+
+def test_held_column_matches_the_engine(operator):
+    client, _ = operator
+    project = builders.delivered()
+    services.milestone_approve(milestone=project.milestones.get(order_index=0), actor=project.buyer)
+    page = client.get(reverse("admin:escrow_project_changelist")).content.decode()
+    assert "600.00 USD" in page  # 1000 held − 400 released (390 + 10 commission)
+    assert Project.objects.count() == 1
