@@ -10,6 +10,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -26,7 +27,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG=true: it sets known passwords.")
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
-        operator = self._user(OPERATOR, "Demo Operator", password, is_staff=True, is_superuser=True)
+        operator = self._user(OPERATOR, "Demo Operator", password, is_staff=True)
+        operator.groups.add(Group.objects.get(name="Operators"))
         buyer = self._user(BUYER, "Demo Buyer", password)
         seller = self._user(SELLER, "Demo Seller", password)
         project, created = Project.objects.get_or_create(
@@ -44,7 +46,7 @@ class Command(BaseCommand):
             Milestone.objects.create(project=project, order_index=0, title="Design", amount=Decimal("500.00"))
             Milestone.objects.create(project=project, order_index=1, title="Build", amount=Decimal("1000.00"))
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  operator (admin): {operator.email}")
+        self.stdout.write(f"  operator (admin, Operators group): {operator.email}")
         self.stdout.write(f"  buyer:            {buyer.email}")
         self.stdout.write(f"  seller:           {seller.email}")
         self.stdout.write(f"  password (all three, this run): {password}")
