@@ -75,22 +75,15 @@ class UserAdmin(OperatorActionsMixin, DjangoUserAdmin):
 
 # --- projects ---
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(ReadOnlyMixin, admin.TabularInline):
     model = Milestone
     extra = 0
     fields = ["order_index", "title", "amount", "currency", "status", "is_paid", "paid_at"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class LedgerInline(admin.TabularInline):
+class LedgerInline(ReadOnlyMixin, admin.TabularInline):
     model = Transaction
     fk_name = "project"
     extra = 0
@@ -98,35 +91,21 @@ class LedgerInline(admin.TabularInline):
     fields = ["created_at", "transaction_type", "status", "amount", "fee", "net_amount", "currency", "user",
               "milestone", "gateway_reference"]
     readonly_fields = fields
-    can_delete = False
     ordering = ["created_at"]
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "milestone")
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyMixin, admin.TabularInline):
     model = EscrowEvent
     fk_name = "project"
     extra = 0
     verbose_name_plural = "Audit trail"
     fields = ["created_at", "actor_kind", "actor", "action", "milestone", "from_state", "to_state", "data"]
     readonly_fields = fields
-    can_delete = False
     ordering = ["created_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "milestone")
@@ -196,6 +175,7 @@ class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
 class MilestoneAdmin(OperatorActionsMixin, admin.ModelAdmin):
     list_display = ["title", "project", "order_index", "amount", "currency", "status", "is_paid", "completed_at"]
     list_filter = ["status", "is_paid", "currency"]
+    date_hierarchy = "created_at"
     search_fields = ["title", "project__title"]
     ordering = ["-created_at"]
     list_select_related = ["project"]
