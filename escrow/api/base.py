@@ -1,10 +1,13 @@
 """The request cycle every API view shares.
 
-1. Authenticate (outside any transaction: a first Supabase request creates its user).
+1. Authenticate (outside any transaction: a first Supabase request creates its user), and
+   throttle (outside too: a refused login rolls back, its count must not).
 2. Claim the Idempotency-Key, if any (committed at once, visible to concurrent retries).
 3. Run the view in one transaction. For an authenticated user, the transaction's role is
    ``authenticated`` and ``request.jwt.claims`` carry their id — one statement, transaction-local,
    as PostgREST does — so every query in the view is filtered by RLS, whatever the queryset.
+   Views that call the payment gateway set ``atomic_request = False`` and open short
+   transactions themselves (``rls_block``), so no HTTP call runs inside one.
 4. Writes go through services, which leave that role for their own duration (``as_owner``):
    they check authority themselves and write what the policies do not allow clients to.
 5. On any error the transaction rolls back; the error has one JSON shape (escrow.api.errors).
