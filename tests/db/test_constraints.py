@@ -40,6 +40,9 @@ VIOLATIONS = {
     "projects_chk_completed_at": ("projects", "completed_at = now()"),
     "projects_chk_due_after_start": ("projects", "start_date = now(), due_date = now() - interval '1 day'"),
     "projects_chk_fee_bearer": ("projects", "fee_bearer = 'nobody'"),
+    "projects_chk_minor_unit": ("projects", "currency = 'UGX', total_amount = 1000.50"),
+    "milestones_chk_minor_unit": ("milestones", "currency = 'XOF', amount = 1000.50"),
+    "transactions_chk_minor_unit": ("transactions", new_transaction(currency="'UGX'", amount="10.5", net_amount="10.5")),
     "projects_chk_commission_percent": ("projects", "commission_percent = 100"),
     "escrow_events_chk_actor_kind": ("escrow_events", NEW_EVENT.format(actor="creator_id", kind="'robot'")),
     "escrow_events_chk_actor": ("escrow_events", NEW_EVENT.format(actor="null", kind="'user'")),
@@ -163,3 +166,12 @@ def test_old_enum_values_are_kept():
         "deposit", "withdrawal", "escrow_hold", "escrow_release", "refund", "fee", "commission"
     ]
     assert TransactionStatus.values == ["pending", "processing", "completed", "failed", "cancelled", "refunded"]
+
+
+def test_zero_decimal_currencies_agree_with_the_money_module():
+    import importlib
+
+    from escrow.money import ZERO_DECIMAL_CURRENCIES
+
+    migration = importlib.import_module("escrow.migrations.0009_minor_units")
+    assert set(migration.ZERO_DECIMAL) == ZERO_DECIMAL_CURRENCIES
