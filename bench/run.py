@@ -7,7 +7,7 @@ list and the transaction list of one user who is party to a thousand projects. P
 per second, p50 and p95 latency, and the ratio on/off. Figures, not a pass/fail test.
 
     make bench                      # defaults below
-    BENCH_REQUESTS=3000 make bench  # more requests per measurement
+    BENCH_REQUESTS=3000 BENCH_ROUNDS=5 make bench  # more requests, more rounds
 """
 
 import os
@@ -32,6 +32,7 @@ PROJECTS = int(os.environ.get("BENCH_PROJECTS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 HERO_PROJECTS = 1000  # the measured user is buyer or seller in this many projects
 
 def uid(n: str, block: str = "8000") -> str:
@@ -192,17 +193,24 @@ def main() -> None:
                         "role": "authenticated", "iat": now, "exp": now + 3600, "email": "bench1@example.com"},
                        signing_key, algorithm="HS256")
     paths = {"projects": "/api/v1/projects/", "transactions": "/api/v1/transactions/"}
+    # Rounds alternate on, off, on, off...: on two shared cores the machine drifts, and each
+    # configuration keeps its best round (highest req/s), so drift does not favour either.
     results = {}
-    for rls in (True, False):
-        process, base = serve(url, rls, signing_key)
-        try:
-            for name, path in paths.items():
-                results[(name, rls)] = measure(base, path, token)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    print(f"\n{REQUESTS} requests per row, {CONCURRENCY} concurrent clients, gunicorn {WORKERS} workers, "
-          f"{PROJECTS} projects / {USERS} users; the user is party to {HERO_PROJECTS} projects; page size 20\n")
+    for _ in range(ROUNDS):
+        for rls in (True, False):
+            process, base = serve(url, rls, signing_key)
+            try:
+                for name, path in paths.items():
+                    measured = measure(base, path, token)
+                    best = results.get((name, rls))
+                    if best is None or measured["rps"] > best["rps"]:
+                        results[(name, rls)] = measured
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    print(f"\n{REQUESTS} requests per round, best of {ROUNDS} alternating rounds, {CONCURRENCY} concurrent clients, "
+          f"gunicorn {WORKERS} workers, {PROJECTS} projects / {USERS} users; the user is party to "
+          f"{HERO_PROJECTS} projects; page size 20\n")
     print(f"{'endpoint':<14}{'RLS':<5}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}")
     for name in paths:
         for rls in (True, False):

@@ -344,12 +344,13 @@ POLICIES = {
     "users": [
         ("users_select_own", "SELECT", f"USING (id = {U})"),
         (
-            # Uncorrelated on purpose: the planner computes the set of people who share a project
-            # with U once per query and hashes it, instead of one sub-query per user row.
+            # The creator is always the buyer or the seller (projects_chk_creator_is_party), so
+            # sharing a project means buyer and seller are U and this user, one way or the other:
+            # two probes of the (buyer_id, seller_id) and (seller_id, buyer_id) indexes per row.
             "users_select_counterparty",
             "SELECT",
-            f"USING (id IN (SELECT unnest(ARRAY[p.creator_id, p.buyer_id, p.seller_id]) FROM projects p"
-            f" WHERE {IS_PARTY}))",
+            f"USING (EXISTS (SELECT 1 FROM projects p WHERE p.buyer_id = {U} AND p.seller_id = users.id)"
+            f" OR EXISTS (SELECT 1 FROM projects p WHERE p.seller_id = {U} AND p.buyer_id = users.id))",
         ),
         ("users_update_own", "UPDATE", f"USING (id = {U}) WITH CHECK (id = {U})"),
     ],
