@@ -3,8 +3,7 @@
 Every amount that enters the engine goes through ``to_money``: a float is a ``TypeError`` (the
 old system multiplied money by floats and every hold failed), and an amount finer than the
 currency's minor unit is refused rather than silently rounded. The only rounding the engine does
-is the commission (``percent_of``, half-up) and splits (``allocate``), whose parts always sum to
-the whole.
+is the commission (``percent_of``, half-up); every split is checked to sum to its whole.
 """
 
 import re
@@ -66,26 +65,6 @@ def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     """``percent`` % of ``amount``, rounded half-up to the currency's minor unit."""
     _require_decimal(amount, percent)
     return (amount * percent / 100).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
-
-
-def allocate(total: Decimal, weights: list[Decimal | int], currency: str) -> list[Decimal]:
-    """Split ``total`` in proportion to ``weights`` so that the parts sum to ``total`` exactly.
-
-    Largest remainder: each part is first rounded down to the minor unit, then the units left
-    over go one each to the parts with the largest remainders (ties: the earlier part).
-    """
-    _require_decimal(total, *weights)
-    weight_sum = sum(Decimal(w) for w in weights)
-    if not weights or weight_sum <= 0 or any(w < 0 for w in weights):
-        raise MoneyError("weights must be non-negative with a positive sum")
-    unit = minor_unit(currency)
-    exact = [total * Decimal(w) / weight_sum for w in weights]
-    parts = [share.quantize(unit, rounding=ROUND_DOWN) for share in exact]
-    left_over = int((total - sum(parts)) / unit)
-    by_remainder = sorted(range(len(parts)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in by_remainder[:left_over]:
-        parts[i] += unit
-    return parts
 
 
 def _require_decimal(*values) -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
-from escrow.money import ZERO_DECIMAL_CURRENCIES, MoneyError, allocate, decimals, to_money
+from escrow.money import ZERO_DECIMAL_CURRENCIES, MoneyError, decimals, to_money
 
 CURRENCIES = sorted({"USD", "EUR", "NGN", "KES", "GHS", "ZAR", *ZERO_DECIMAL_CURRENCIES})
 
@@ -37,35 +37,6 @@ def test_commission_plus_net_is_gross(amount_currency, fee_bearer, percent):
         assert quote.buyer_pays == amount
 
 
-@settings(max_examples=300, deadline=None)
-@given(money(), st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(any))
-def test_allocation_parts_sum_to_the_whole(amount_currency, weights):
-    amount, currency = amount_currency
-    parts = allocate(amount, weights, currency)
-    assert sum(parts) == amount
-    assert all(part >= 0 and part == to_money(part, currency) for part in parts)
-
-
-@settings(max_examples=300, deadline=None)
-@given(money(), st.integers(min_value=0, max_value=10**13))
-def test_a_split_resolution_sums_to_what_is_held(held_currency, seller_minor):
-    """What the seller is paid, the commission on it, and the buyer's refund make the held amount."""
-    held, currency = held_currency
-    to_seller = min(Decimal(seller_minor).scaleb(-decimals(currency)), held)
-    to_buyer = held - to_seller
-    paid, commission = to_seller, Decimal(0)
-    if to_seller > 0:
-        quote = commission_quote(amount=to_seller, currency=currency, fee_bearer="seller")
-        paid, commission = quote.seller_receives, quote.commission
-    assert paid + commission + to_buyer == held
-    assert min(paid, commission, to_buyer) >= 0
-
-
-def test_largest_remainder_is_deterministic():
-    assert allocate(Decimal("100.00"), [1, 1, 1], "USD") == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
-    assert allocate(Decimal("10"), [1, 1, 1], "UGX") == [Decimal("4"), Decimal("3"), Decimal("3")]
-
-
 def test_known_commissions():
     assert commission_quote(amount="1000.00", currency="USD", fee_bearer="split").buyer_pays == Decimal("1012.50")
     assert commission_quote(amount="0.03", currency="USD", fee_bearer="split").seller_share == Decimal("0.00")
@@ -78,7 +49,7 @@ def test_floats_never_become_money():
     with pytest.raises(TypeError):
         to_money(10.1, "USD")
     with pytest.raises(TypeError):
-        allocate(10.0, [1], "USD")
+        commission_quote(amount=10.0, currency="USD", fee_bearer="seller")
 
 
 @pytest.mark.parametrize(("value", "currency"), [("1.001", "USD"), ("100.5", "UGX"), ("abc", "USD"), ("NaN", "USD")])

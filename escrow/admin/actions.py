@@ -11,15 +11,20 @@ from django.contrib import messages
 from django.template.response import TemplateResponse
 
 from escrow.errors import EscrowError
+from escrow.payments.fincra import FincraError
 
 
 def run_service(modeladmin, request, queryset, perform: Callable, *, done: str) -> None:
-    """``perform(obj)`` for each selected object; report each success and each refusal."""
+    """``perform(obj)`` for each selected object; report each success and each refusal (by the
+    engine, or by the payment gateway when an action has to ask it)."""
     for obj in queryset:
         try:
             perform(obj)
         except EscrowError as error:
             modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
+            continue
+        except FincraError as error:
+            modeladmin.message_user(request, f"{obj}: FinCra could not be asked: {error}", messages.ERROR)
             continue
         modeladmin.log_change(request, obj, f"{done} (operator console)")
         modeladmin.message_user(request, f"{obj}: {done}.", messages.SUCCESS)

@@ -8,7 +8,6 @@ from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
 from escrow.models import EscrowEvent, Milestone, Project, ProjectStatus, Transaction, User, WebhookEvent
 from escrow.payments import gateway
-from escrow.payments.fincra import FincraError
 from escrow.selectors import STUCK_AFTER, stuck_payments
 from escrow.states import OPERATOR_PERMISSION
 
@@ -225,17 +224,10 @@ class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Settle from FinCra's records (reconcile)", permissions=["act_as_operator"])
     def reconcile(self, request, queryset):
         def settle(row):
-            try:
-                if row.transaction_type == "deposit":
-                    flag = gateway.confirm_deposit(row)
-                elif row.transaction_type == "withdrawal":
-                    flag = gateway.settle_withdrawal(row, missing_means_failed=True)
-                else:
-                    return
-            except FincraError as error:
-                from escrow.errors import InvalidTransition
-
-                raise InvalidTransition(f"FinCra could not be asked: {error}") from error
+            if row.transaction_type == "deposit":
+                flag = gateway.confirm_deposit(row)
+            else:
+                flag = gateway.settle_withdrawal(row, missing_means_failed=True)
             if flag:
                 self.message_user(request, f"{row}: {flag.replace('_', ' ')}")
 

@@ -1,11 +1,14 @@
 """What each allowed step writes: statuses, ledger rows, audit events, and the invariants after."""
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escrow import services
 from escrow.errors import AmountsDoNotAddUp, InsufficientBalance, InvalidInput
@@ -18,6 +21,7 @@ from escrow.models import (
     TransactionStatus,
     TransactionType,
 )
+from escrow.money import decimals, minor_unit
 from escrow.selectors import available_balances, project_held
 from tests import builders
 from tests.factories import MilestoneFactory
@@ -299,3 +303,28 @@ def test_withdrawals_are_audited(db):
         ("withdrawal_settle", None, "pending", "failed"),
     ]
     assert events[0].data == {"withdrawal": str(withdrawal.pk), "amount": "100.00", "currency": "USD"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    currency=st.sampled_from(["USD", "KES", "UGX", "XOF"]),
+    minor_units=st.integers(min_value=1, max_value=10**9),
+    fee_bearer=st.sampled_from(["buyer", "seller", "split"]),
+    share=st.integers(min_value=0, max_value=100),
+)
+def test_a_split_resolution_pays_out_exactly_what_is_held(db, currency, minor_units, fee_bearer, share):
+    """For random amounts in every kind of currency: release + commission + refund = what was held."""
+    with transaction.atomic():
+        amount = Decimal(minor_units).scaleb(-decimals(currency))
+        project = builders.disputed(currency=currency, amounts=(str(amount),), fee_bearer=fee_bearer)
+        held = project_held(project.pk)
+        to_seller = (held * share / 100).quantize(minor_unit(currency), rounding=ROUND_DOWN)
+        services.dispute_resolve(project=project, actor=builders.make_operator(), outcome="split", note="split",
+                                 seller_amount=to_seller, buyer_amount=held - to_seller)
+        paid = {kind: sum(r.amount for r in rows(project, kind)) for kind in
+                (TransactionType.ESCROW_RELEASE, TransactionType.COMMISSION, TransactionType.REFUND)}
+        assert paid[TransactionType.ESCROW_RELEASE] + paid[TransactionType.COMMISSION] == to_seller
+        assert paid[TransactionType.REFUND] == held - to_seller
+        assert project_held(project.pk) == 0
+        assert_ledger_invariants()
+        transaction.set_rollback(True)
