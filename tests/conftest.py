@@ -12,11 +12,16 @@ def user(db):
 
 @pytest.fixture
 def committed_db(transactional_db):
-    """A database whose writes really commit, for tests with threads on their own connections.
+    """A database whose writes really commit, for tests with threads, a live server or a browser.
 
-    Django flushes (truncates) the tables after each such test, taking with it the platform's
-    account that migration 0004 creates; put it back.
+    Django flushes (truncates) the tables after each such test, taking with it the rows data
+    migrations create: the platform's commission account (0004) and the Operators group (0008).
+    Put them back.
     """
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
     from escrow.models import User
     from escrow.services.ledger import PLATFORM_USER_ID
 
@@ -25,3 +30,7 @@ def committed_db(transactional_db):
         defaults={"email": "platform@amani.invalid", "full_name": "Amani platform (commission)", "is_active": False,
                   "password": "!"},
     )
+    operators = importlib.import_module("escrow.migrations.0008_operators_group")
+    group, _ = Group.objects.get_or_create(name=operators.GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label="escrow",
+                                                    codename__in=operators.PERMISSIONS))

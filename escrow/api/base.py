@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.views import APIView
 
 from escrow.api import idempotency
-from escrow.db.rls import as_owner, claims_for, restore_role, switch_role
+from escrow.db.rls import acting_as, as_owner
 
 __all__ = ["EscrowAPIMixin", "EscrowAPIView", "as_owner"]
 
@@ -46,21 +46,12 @@ class EscrowAPIMixin:
                 response = claimed.replay
             elif not self.atomic_request:
                 self.initial(request, *args, **kwargs)
-                handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
-                response = handler(request, *args, **kwargs)
+                response = self._handle(request, *args, **kwargs)
             else:
                 with transaction.atomic():
                     self.initial(request, *args, **kwargs)
-                    previous = None
-                    if settings.API_RLS and request.user.is_authenticated:
-                        previous = switch_role("authenticated", claims_for("authenticated", request.user.pk))
-                    handler = getattr(self, request.method.lower(), self.http_method_not_allowed) \
-                        if request.method.lower() in self.http_method_names else self.http_method_not_allowed
-                    response = handler(request, *args, **kwargs)
-                    if previous is not None and len(connection.atomic_blocks) > 1:
-                        # Nested in an outer transaction (tests, a caller's atomic): put the
-                        # role back. Outermost, the COMMIT ends the switch and this is skipped.
-                        restore_role(previous)
+                    with self.client_role():
+                        response = self._handle(request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - DRF's own contract: every error becomes a response
             response = self.handle_exception(exc)
         self.response = self.finalize_response(request, response, *args, **kwargs)
@@ -73,15 +64,24 @@ class EscrowAPIMixin:
     atomic_request = True
 
     @contextmanager
-    def rls_block(self) -> Iterator[None]:
-        """One transaction under RLS for the current user, as the request cycle gives others."""
-        with transaction.atomic():
-            previous = None
-            if settings.API_RLS and self.request.user.is_authenticated:
-                previous = switch_role("authenticated", claims_for("authenticated", self.request.user.pk))
+    def client_role(self) -> Iterator[None]:
+        """Inside the request's transaction: the ``authenticated`` role with the caller's claims."""
+        if settings.API_RLS and self.request.user.is_authenticated:
+            with acting_as("authenticated", self.request.user.pk):
+                yield
+        else:
             yield
-            if previous is not None:
-                restore_role(previous)
+
+    @contextmanager
+    def rls_block(self) -> Iterator[None]:
+        """One short transaction under RLS, for views that call the payment gateway in between."""
+        with transaction.atomic(), self.client_role():
+            yield
+
+    def _handle(self, request, *args, **kwargs):
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        return (handler or self.http_method_not_allowed)(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         """DRF's ``initial`` without throttling, which ``dispatch`` has done already."""

@@ -46,16 +46,27 @@ def restore_role(previous: Previous, *, using: str = "default") -> None:
 
 
 @contextmanager
-def as_role(role: str, user_id: UUID | str | None = None, *, using: str = "default") -> Iterator[None]:
-    """Inside one transaction (or savepoint), act as ``role`` with ``sub`` = ``user_id``.
+def acting_as(role: str, user_id: UUID | str | None = None, *, using: str = "default") -> Iterator[None]:
+    """Within the current transaction, act as ``role`` with ``sub`` = ``user_id`` for the block.
 
-    ``user_id=None`` is a request without a token. On an error the savepoint's rollback undoes
-    the switch as well.
+    ``user_id=None`` is a request without a token. Leaving the block restores the previous role
+    only when this transaction is nested in another (a savepoint): outermost, the COMMIT ends the
+    switch, which spares a statement per API request. On an error, the rollback undoes it.
     """
-    with transaction.atomic(using=using):
-        previous = switch_role(role, claims_for(role, user_id), using=using)
-        yield
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("acting_as needs a transaction: the switch lasts until it ends")
+    previous = switch_role(role, claims_for(role, user_id), using=using)
+    yield
+    if len(connection.atomic_blocks) > 1:
         restore_role(previous, using=using)
+
+
+@contextmanager
+def as_role(role: str, user_id: UUID | str | None = None, *, using: str = "default") -> Iterator[None]:
+    """One transaction (or savepoint) acting as ``role``: ``acting_as`` in its own ``atomic``."""
+    with transaction.atomic(using=using), acting_as(role, user_id, using=using):
+        yield
 
 
 @contextmanager
