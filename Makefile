@@ -20,24 +20,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 ## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, the FinCra
-## simulator (when no FinCra keys are set), and the server.
+## simulator (when no FinCra keys are set), the job worker, and the server.
 run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs/   Admin: http://$(HOST):$(PORT)/admin/"
 	$(PY) manage.py fincra_simulator --if-simulated --port $(FINCRA_SIMULATOR_PORT) \
-	    --webhook-url http://$(HOST):$(PORT)/api/v1/webhooks/fincra/ & \
-	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	    --webhook-url http://$(HOST):$(PORT)/api/v1/webhooks/fincra/ & simulator=$$!; \
+	$(PY) manage.py procrastinate worker & worker=$$!; \
+	trap 'kill $$simulator $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## make bench: RLS on vs off for the list endpoints, on a seeded database of its own.
+## make bench: RLS on vs off for the list endpoints, on a seeded database of its own; then the time
+## from a FinCra webhook's receipt to our 2xx.
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/webhook_ack.py
 
 lint: install
 	$(VENV)/bin/ruff check amani escrow tests

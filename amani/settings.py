@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "procrastinate.contrib.django",
     "escrow",
 ]
 
@@ -188,6 +189,16 @@ API_RLS = env.bool("API_RLS", default=True)
 # Idempotency keys are kept at least this long (the purge command removes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = max(env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48), 24)
 
+# --- Jobs (procrastinate) -------------------------------------------------------------------------
+# Jobs are rows in PostgreSQL, deferred in the transaction of the ledger row that needs them. The
+# worker (`manage.py procrastinate worker`) needs a session connection for LISTEN/NOTIFY: the
+# direct or session-pooler URL, never Supabase's transaction pooler.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+PROCRASTINATE_IMPORT_PATHS = ["escrow.jobs", "escrow.payments.jobs"]
+PROCRASTINATE_ON_APP_READY = "escrow.worker.on_app_ready"
+# A job whose worker sent no heartbeat for this long is put back in the queue (its worker died).
+JOBS_STALLED_AFTER_SECONDS = env.int("JOBS_STALLED_AFTER_SECONDS", default=60)
+
 # --- FinCra ---------------------------------------------------------------------------------------
 
 FINCRA_BASE_URL = env.str("FINCRA_BASE_URL", default="").rstrip("/")  # sandbox: https://sandboxapi.fincra.com
@@ -230,5 +241,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},  # one line per periodic task at every start
+    },
 }

@@ -1,4 +1,5 @@
-"""The admin site, with a dashboard on its first page: open disputes, stuck payments, money held.
+"""The admin site, with a dashboard on its first page: open disputes, stuck payments, money held,
+and FinCra's wallet against what the ledger owes.
 
 Outside the ``escrow.admin`` package on purpose: Django imports the site class while it builds the
 site, and importing the package then would register the model admins on a site being replaced.
@@ -8,7 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from escrow.models import ProjectStatus
-from escrow.selectors import held_per_currency, stuck_payments
+from escrow.selectors import held_per_currency, latest_wallet_checks, stuck_payments
 
 
 class EscrowAdminSite(admin.AdminSite):
@@ -31,6 +32,11 @@ class EscrowAdminSite(admin.AdminSite):
             context["held"] = [
                 {"currency": currency, "amount": amount, "url": f"{projects}?currency__exact={currency}"}
                 for currency, amount in held_per_currency().items()
+            ]
+        if user.has_perm("escrow.view_walletcheck"):
+            checks = reverse("admin:escrow_walletcheck_changelist")
+            context["wallet"] = [
+                {"check": check, "url": f"{checks}?currency__exact={check.currency}"} for check in latest_wallet_checks()
             ]
         if user.has_perm("escrow.view_transaction"):
             context["stuck_payments"] = {

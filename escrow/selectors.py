@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
-from escrow.models import Project, Transaction, TransactionStatus, TransactionType
+from escrow.models import Project, Transaction, TransactionStatus, TransactionType, WalletCheck
 
 
 def project_held(project_id) -> Decimal:
@@ -77,3 +77,8 @@ def stuck_payments() -> QuerySet[Transaction]:
         status__in=[TransactionStatus.PENDING, TransactionStatus.PROCESSING],
         created_at__lt=timezone.now() - STUCK_AFTER,
     )
+
+
+def latest_wallet_checks() -> list[WalletCheck]:
+    """The last FinCra wallet check of each currency (the operators' dashboard)."""
+    return list(WalletCheck.objects.order_by("currency", "-checked_at").distinct("currency"))

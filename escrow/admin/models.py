@@ -6,7 +6,7 @@ from django.db.models import DecimalField, F, Func
 
 from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
-from escrow.models import EscrowEvent, Milestone, Project, ProjectStatus, Transaction, User, WebhookEvent
+from escrow.models import EscrowEvent, Milestone, Project, ProjectStatus, Transaction, User, WalletCheck, WebhookEvent
 from escrow.payments import gateway
 from escrow.selectors import STUCK_AFTER, stuck_payments
 from escrow.states import OPERATOR_PERMISSION
@@ -213,7 +213,7 @@ class StuckFilter(admin.SimpleListFilter):
 @admin.register(Transaction)
 class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "transaction_type", "status", "amount", "fee", "net_amount", "currency", "user",
-                    "project", "gateway_reference"]
+                    "project", "gateway_reference", "gateway_fee"]
     list_filter = [StuckFilter, "transaction_type", "status", "currency", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "gateway_reference", "gateway_transaction_id", "user__email", "project__title"]
     date_hierarchy = "created_at"
@@ -225,11 +225,11 @@ class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
     def reconcile(self, request, queryset):
         def settle(row):
             if row.transaction_type == "deposit":
-                flag = gateway.confirm_deposit(row)
+                outcome = gateway.confirm_deposit(row)
             else:
-                flag = gateway.settle_withdrawal(row, missing_means_failed=True)
-            if flag:
-                self.message_user(request, f"{row}: {flag.replace('_', ' ')}")
+                outcome = gateway.settle_withdrawal(row)
+            if outcome:
+                self.message_user(request, f"{row}: {outcome.replace('_', ' ')}")
 
         run_service(self, request, queryset.filter(transaction_type__in=["deposit", "withdrawal"]), settle,
                     done="reconciled with FinCra")
@@ -252,3 +252,15 @@ class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["reference", "event"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
+
+
+@admin.register(WalletCheck)
+class WalletCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["checked_at", "currency", "wallet_balance", "ledger_owed", "difference", "gateway_fees"]
+    list_filter = ["currency", ("checked_at", admin.DateFieldListFilter)]
+    date_hierarchy = "checked_at"
+    ordering = ["-checked_at"]
+
+    @admin.display(description="wallet − owed")
+    def difference(self, check: WalletCheck):
+        return check.difference

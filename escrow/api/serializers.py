@@ -156,6 +156,12 @@ class SubmitSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
 
 
+class FundSerializer(serializers.Serializer):
+    full_name = serializers.CharField(
+        max_length=255, required=False, allow_blank=True,
+        help_text="The payer's first and last name, for FinCra's checkout; needed when the profile's has no space.")
+
+
 class FundResponseSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField()
     reference = serializers.CharField()
@@ -170,13 +176,18 @@ class TransactionSerializer(serializers.ModelSerializer):
     amount = MoneyField()
     fee = MoneyField()
     net_amount = MoneyField()
+    account_name = serializers.SerializerMethodField(
+        help_text="A withdrawal's bank account holder, as FinCra resolved it; null for other rows.")
 
     class Meta:
         model = Transaction
         fields = ["id", "user_id", "project_id", "milestone_id", "transaction_type", "status", "amount", "fee",
                   "net_amount", "currency", "payment_gateway", "gateway_reference", "description", "created_at",
-                  "processed_at", "completed_at"]
+                  "processed_at", "completed_at", "account_name"]
         read_only_fields = fields
+
+    def get_account_name(self, row) -> str | None:
+        return ((row.extra_data or {}).get("bank_account") or {}).get("account_name")
 
 
 class BankAccountSerializer(serializers.Serializer):

@@ -24,8 +24,8 @@ from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
-from escrow.payments import gateway
-from escrow.payments.fincra import FincraError
+from escrow.payments import contract, gateway
+from escrow.payments.fincra import FincraError, Rejected
 from escrow.selectors import available_balances, projects_for, projects_held, transactions_for
 
 ERROR = s.error_shape()
@@ -225,17 +225,25 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     def dispute(self, request, pk=None):
         return self._act(services.project_dispute, **_valid(s.ReasonSerializer, request.data))
 
-    @extend_schema(request=None, responses={200: s.FundResponseSerializer, 409: ERROR, 503: ERROR})
+    @extend_schema(request=s.FundSerializer, responses={200: s.FundResponseSerializer, 400: ERROR, 409: ERROR,
+                                                        502: ERROR, 503: ERROR})
     @action(detail=True, methods=["post"])
     def fund(self, request, pk=None):
         # The pending deposit is committed first; FinCra is asked for a checkout only then,
         # outside any transaction or lock.
+        full_name = _valid(s.FundSerializer, request.data).get("full_name") or request.user.full_name
+        if not contract.is_full_name(full_name):
+            raise InvalidInput("FinCra's checkout needs the payer's first and last name: send full_name.",
+                               field="full_name")
         with self.rls_block():
             project = self.get_object()
             with as_owner():
                 deposit = services.project_fund_start(project=project, actor=request.user)
         try:
-            checkout_url = gateway.start_checkout(Transaction.objects.select_related("user").get(pk=deposit.pk))
+            checkout_url = gateway.start_checkout(Transaction.objects.select_related("user").get(pk=deposit.pk),
+                                                  customer_name=full_name)
+        except Rejected as error:  # a retry would be refused again: say what FinCra said
+            return error_response("gateway_refused", f"The payment gateway refused the checkout: {error.message}", 502)
         except FincraError as error:
             return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
         return Response({
@@ -365,34 +373,49 @@ class BalanceView(EscrowAPIView):
 
 
 class WithdrawalView(EscrowAPIView):
-    atomic_request = False  # the payout call happens after the withdrawal is committed
+    atomic_request = False  # FinCra resolves the account name before anything is written
 
-    @extend_schema(request=s.WithdrawalSerializer, responses={201: s.TransactionSerializer, 400: ERROR, 409: ERROR})
+    @extend_schema(request=s.WithdrawalSerializer, responses={201: s.TransactionSerializer, 400: ERROR, 409: ERROR,
+                                                              503: ERROR})
     def post(self, request):
         data = _valid(s.WithdrawalSerializer, request.data)
+        bank_account = contract.clean_payout_destination(data["currency"], data["bank_account"])
+        try:  # FinCra's docs: resolve the account name before paying
+            account_name = gateway.client().resolve_account(
+                account_number=bank_account["account_number"], bank_code=bank_account["bank_code"],
+                currency=data["currency"])
+        except Rejected as error:
+            raise InvalidInput(f"FinCra could not find this bank account: {error.message}",
+                               field="bank_account.account_number") from error
+        except FincraError as error:
+            return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
         with self.rls_block(), as_owner():
-            withdrawal = services.withdrawal_request(user=request.user, **data)
-        withdrawal = gateway.submit_payout(withdrawal)
+            withdrawal = services.withdrawal_request(user=request.user, amount=data["amount"],
+                                                     currency=data["currency"], bank_account=bank_account,
+                                                     account_name=account_name)
         return Response(s.TransactionSerializer(Transaction.objects.get(pk=withdrawal.pk)).data,
                         status=status.HTTP_201_CREATED)
 
 
 class FincraWebhookView(EscrowAPIView):
-    """FinCra's callbacks: no user, a signature instead (checked before anything is stored)."""
+    """FinCra's callbacks: no user, a signature instead (checked before anything is stored).
+
+    The answer comes within milliseconds: the event is stored and its processing queued in one
+    transaction; the job consults FinCra (FinCra waits only 10 s for the 2xx)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
     atomic_request = False
 
     @extend_schema(request=None, responses={200: inline_serializer("WebhookAck", {"detail": serializers.CharField()}),
-                                            401: ERROR})
+                                            400: ERROR, 401: ERROR})
     def post(self, request):
-        result = gateway.handle_webhook(request.body, request.META.get("HTTP_SIGNATURE", ""))
+        result = gateway.receive_webhook(request.body, request.META.get("HTTP_SIGNATURE", ""))
         if result.status == 401:
             return error_response("invalid_signature", "Missing or invalid webhook signature.", 401)
         if result.status >= 400:
             return error_response("webhook_not_processed", result.detail, result.status)
-        return Response({"detail": result.detail, "flag": result.flag})
+        return Response({"detail": result.detail})
 
 
 class QuoteView(EscrowAPIView):

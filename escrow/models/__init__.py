@@ -6,6 +6,7 @@ from escrow.models.idempotency import IdempotencyKey
 from escrow.models.ledger import Transaction
 from escrow.models.projects import Milestone, Project
 from escrow.models.users import User
+from escrow.models.wallet import WalletCheck
 from escrow.models.webhooks import WebhookEvent
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "TransactionStatus",
     "TransactionType",
     "User",
+    "WalletCheck",
     "WebhookEvent",
 ]

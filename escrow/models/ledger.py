@@ -32,6 +32,9 @@ class Transaction(TimestampedModel):
     gateway_transaction_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     gateway_reference = models.CharField(max_length=255, null=True, blank=True)
     gateway_response = models.JSONField(null=True, blank=True)
+    # What FinCra kept: its collection fee on a deposit (amount received − amount settled to us),
+    # its payout fee on a withdrawal (debited from the wallet on top of the amount).
+    gateway_fee = models.DecimalField(**MONEY, null=True, blank=True)
     description = models.TextField(blank=True, null=True)
     notes = models.TextField(blank=True, null=True)
     extra_data = models.JSONField(null=True, blank=True)

@@ -1,9 +1,12 @@
 """The gateway side of escrow: what happens between our ledger and FinCra.
 
 Every HTTP call here runs outside any database transaction and row lock: the ledger row it
-concerns is committed first, the call is made, and the outcome is recorded by a service in a
-transaction of its own. Nothing is credited on FinCra's word in a redirect or a webhook alone:
-a payment is confirmed by looking it up in FinCra's records, and so is a payout.
+concerns is committed first (with the job that will make the call), the call is made, and the
+outcome is recorded by a service in a transaction of its own. Nothing is credited on FinCra's word
+in a redirect or a webhook alone: a payment is confirmed by looking it up in FinCra's records,
+and so is a payout. An unknown outcome is settled only by FinCra's record or by re-submitting
+the same reference (FinCra's idempotency key) — never by guessing "failed", which would give a
+seller back money FinCra may still pay.
 """
 
 import hashlib
@@ -21,7 +24,16 @@ from django.utils import timezone
 
 from escrow import services
 from escrow.models import Transaction, TransactionStatus, TransactionType, WebhookEvent
-from escrow.payments.fincra import FincraClient, FincraError, NotConfigured, OutcomeUnknown, Rejected, Unavailable
+from escrow.payments import jobs
+from escrow.payments.fincra import (
+    DuplicateReference,
+    FincraClient,
+    FincraError,
+    NotConfigured,
+    OutcomeUnknown,
+    Rejected,
+)
+from escrow.payments.jobs import TryLater
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +42,21 @@ def client() -> FincraClient:
     return FincraClient.from_settings()
 
 
+def _money(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
 # --- funding ---
 
-def start_checkout(deposit: Transaction) -> str | None:
+def start_checkout(deposit: Transaction, *, customer_name: str) -> str | None:
     """The hosted checkout link for a pending deposit, asking FinCra once per deposit.
 
-    Our deposit id is FinCra's merchant reference, so asking again after a lost answer returns
-    the same checkout. ``None`` when no gateway is configured.
+    Our deposit id is FinCra's merchant reference. FinCra answers a repeated reference with 409,
+    so after a lost answer the checkout that exists is looked up and its link reused. ``None``
+    when no gateway is configured.
     """
     if (deposit.extra_data or {}).get("checkout_url"):
         return deposit.extra_data["checkout_url"]
@@ -45,43 +65,128 @@ def start_checkout(deposit: Transaction) -> str | None:
     except NotConfigured:
         logger.warning("FinCra is not configured: deposit %s has no checkout link", deposit.pk)
         return None
-    buyer = deposit.user
-    answer = gateway.create_checkout(
-        amount=deposit.amount, currency=deposit.currency,
-        customer={"name": buyer.full_name or buyer.email, "email": buyer.email},
-        reference=str(deposit.pk), redirect_url=settings.FINCRA_REDIRECT_URL,
-        metadata={"project_id": str(deposit.project_id), "deposit_id": str(deposit.pk)},
+    reference = str(deposit.pk)
+    try:
+        answer = gateway.create_checkout(
+            amount=deposit.amount, currency=deposit.currency, customer_name=customer_name,
+            customer_email=deposit.user.email, reference=reference, redirect_url=settings.FINCRA_REDIRECT_URL or None,
+            metadata={"project_id": str(deposit.project_id), "deposit_id": reference},
+        )
+    except DuplicateReference:
+        answer = gateway.get_checkout(reference) or {}
+    link = answer.get("link") or answer.get("checkoutUrl") or ""
+    services.deposit_record_checkout(reference=deposit.pk, checkout_url=link,
+                                     gateway_reference=str(answer.get("reference") or ""),
+                                     pay_code=str(answer.get("payCode") or ""))
+    return link or None
+
+
+def confirm_deposit(deposit: Transaction, *, reported: dict | None = None) -> str:
+    """Hold the deposit if FinCra's records say it was paid; else say why not.
+
+    FinCra's look-up by merchant reference gives the payment's status and amount; the amount
+    received and what FinCra settles to us after its fee come with the signed ``charge.successful``
+    webhook (``reported``), or from the last one we stored when reconciling.
+    """
+    record = client().get_checkout(str(deposit.pk))
+    if record is None:
+        return "not_found_at_fincra"
+    status = str(record.get("status", "")).lower()
+    if status in ("failed", "cancelled", "expired", "abandoned"):
+        services.deposit_fail(reference=deposit.pk, reason=f"FinCra status {status}")
+        return ""
+    if status != "success":
+        return "not_paid"
+    reported = reported or _last_reported(deposit, "charge.successful")
+    received = _money(reported.get("amountReceived")) or _money(record.get("amountReceived")) \
+        or _money(record.get("amount"))
+    if received is None:
+        return "malformed_amount"
+    to_settle = _money(reported.get("amountToSettle")) or _money(record.get("amountToSettle"))
+    confirmed = services.deposit_confirm(
+        reference=deposit.pk, amount_received=received,
+        gateway_transaction_id=str(record.get("reference") or reported.get("reference") or "") or None,
+        gateway_response=record, gateway_fee=(received - to_settle) if to_settle is not None else None,
     )
-    services.deposit_record_checkout(reference=deposit.pk, checkout_url=answer.get("link", ""),
-                                     gateway_reference=answer.get("reference", ""), pay_code=answer.get("payCode", ""))
-    return answer.get("link")
+    return (confirmed.extra_data or {}).get("flag", "")
+
+
+def fail_deposit(deposit: Transaction) -> str:
+    """``charge.failed``: the deposit fails once FinCra's record agrees (the buyer may fund again)."""
+    record = client().get_checkout(str(deposit.pk))
+    status = str((record or {}).get("status", "")).lower()
+    if status == "success":
+        return confirm_deposit(deposit)  # a later attempt succeeded: FinCra's record wins
+    if status not in ("failed", "cancelled", "expired", "abandoned"):
+        return "not_failed_at_fincra"
+    services.deposit_fail(reference=deposit.pk, reason=f"FinCra status {status}")
+    return ""
+
+
+def _last_reported(row: Transaction, event: str) -> dict:
+    stored = WebhookEvent.objects.filter(reference=str(row.pk), event=event).order_by("-created_at").first()
+    return (stored.payload.get("data") or {}) if stored else {}
 
 
 # --- payouts ---
 
-def submit_payout(withdrawal: Transaction) -> Transaction:
-    """Ask FinCra to pay a committed, pending withdrawal to its bank account, once."""
+def submit_payout(withdrawal_id) -> str:
+    """Ask FinCra to pay a committed withdrawal, with our id as ``customerReference``.
+
+    FinCra refuses a repeated reference (``DUPLICATE_CUSTOMER_REFERENCE``): the payout exists, so
+    it is looked up, never failed. A lost answer is settled by the job's next attempt, which
+    re-submits the same reference. Only a refusal proves nothing was paid, and only then does the
+    balance come back.
+    """
+    withdrawal = Transaction.objects.get(pk=withdrawal_id, transaction_type=TransactionType.WITHDRAWAL)
+    if withdrawal.status != TransactionStatus.PENDING:
+        return "already_submitted"
     bank = (withdrawal.extra_data or {}).get("bank_account") or {}
-    first, _, last = bank.get("account_holder_name", "").partition(" ")
     try:
         answer = client().create_payout(
             amount=withdrawal.amount, currency=withdrawal.currency, customer_reference=str(withdrawal.pk),
-            description="Amani escrow withdrawal",
-            beneficiary={
-                "firstName": first, "lastName": last or first, "accountHolderName": bank.get("account_holder_name"),
-                "accountNumber": bank.get("account_number"), "bankCode": bank.get("bank_code"),
-                "type": "individual", "country": bank.get("country"),
-            },
+            description="Amani escrow withdrawal", bank_account=bank,
+            account_name=bank.get("account_name") or bank.get("account_holder_name", ""),
         )
-    except NotConfigured:
-        logger.warning("FinCra is not configured: withdrawal %s waits", withdrawal.pk)
-        return withdrawal
+    except DuplicateReference:
+        return settle_withdrawal(withdrawal)
     except OutcomeUnknown as error:
-        return services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
-    except (Rejected, FincraError) as error:
-        return services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
-    return services.withdrawal_submitted(withdrawal=withdrawal, outcome="processing",
-                                         gateway_reference=answer.get("reference"))
+        services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
+        raise TryLater(f"payout {withdrawal.pk}: outcome unknown; re-submitting the same reference") from error
+    except Rejected as error:
+        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected",
+                                      detail=f"{error.error_type or error.status}: {error.message}")
+        return "rejected"
+    services.withdrawal_submitted(withdrawal=withdrawal, outcome="processing",
+                                  gateway_reference=str(answer.get("reference") or ""))
+    return "processing"
+
+
+def settle_withdrawal(withdrawal: Transaction, *, reported: dict | None = None) -> str:
+    """Complete or fail a withdrawal as FinCra's payout record says; flag a contradiction.
+
+    No record at FinCra proves nothing by itself (a payout whose POST timed out may appear
+    later): the payout is re-submitted with the same reference instead, which either creates it
+    or is refused as a duplicate and looked up again.
+    """
+    record = client().get_payout(str(withdrawal.pk))
+    if record is None:
+        if withdrawal.status == TransactionStatus.PENDING:
+            jobs.defer_payout(withdrawal.pk)
+            return "resubmitted"
+        return "not_found_at_fincra"
+    status = str(record.get("status", "")).lower()
+    if status not in ("successful", "failed"):
+        if withdrawal.status == TransactionStatus.PENDING:
+            services.withdrawal_submitted(withdrawal=withdrawal, outcome="processing",
+                                          gateway_reference=str(record.get("reference") or ""))
+        return "still_processing"
+    reported = reported or _last_reported(withdrawal, f"payout.{status}")
+    fee = _money(reported.get("fee")) if reported.get("fee") is not None else _money(record.get("fee"))
+    settled = services.withdrawal_settle(withdrawal=withdrawal, succeeded=status == "successful",
+                                         gateway_reference=str(record.get("reference") or "") or None,
+                                         gateway_response=record, gateway_fee=fee if status == "successful" else None)
+    return (settled.extra_data or {}).get("flag", "")
 
 
 # --- webhooks ---
@@ -90,7 +195,6 @@ def submit_payout(withdrawal: Transaction) -> Transaction:
 class WebhookResult:
     status: int
     detail: str
-    flag: str = ""
 
 
 def signature_valid(raw: bytes, signature: str) -> bool:
@@ -101,8 +205,13 @@ def signature_valid(raw: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
-def handle_webhook(raw: bytes, signature: str) -> WebhookResult:
-    """Verify, store once, then act on a FinCra webhook. Safe to receive any number of times."""
+def receive_webhook(raw: bytes, signature: str) -> WebhookResult:
+    """Verify the signature, store the event once and queue its processing — in one transaction.
+
+    FinCra waits 10 s for a 2xx and retries only if the merchant opted in, so nothing slow happens
+    here: FinCra's records are consulted by the job. A redelivery of an event not yet processed
+    queues it again (at most one waiting job per event), so a lost job is never the end.
+    """
     if not signature_valid(raw, signature):
         return WebhookResult(401, "invalid signature")
     try:
@@ -110,33 +219,43 @@ def handle_webhook(raw: bytes, signature: str) -> WebhookResult:
         event = str(payload["event"])
         data = payload.get("data") or {}
         assert isinstance(data, dict)
-    except (ValueError, KeyError, TypeError, AssertionError):
+    except (ValueError, KeyError, TypeError, AssertionError, RecursionError):
         return WebhookResult(400, "malformed payload")
     reference = str(data.get("merchantReference") or data.get("customerReference") or "")
-    try:
-        with transaction.atomic():
-            stored = WebhookEvent.objects.create(key=hashlib.sha256(raw).hexdigest(), event=event,
-                                                 reference=reference[:255], payload=payload)
-    except IntegrityError:
-        return WebhookResult(200, "duplicate")
-    try:
-        flag = _act(event, reference)
-    except Unavailable:
-        stored.delete()  # FinCra will send it again; then we can verify it
-        return WebhookResult(503, "could not verify with FinCra; retry")
-    stored.flag, stored.processed_at = flag, timezone.now()
-    stored.save(update_fields=["flag", "processed_at"])
-    return WebhookResult(200, "processed", flag)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                stored = WebhookEvent.objects.create(key=hashlib.sha256(raw).hexdigest(), event=event,
+                                                     reference=reference[:255], payload=payload)
+            detail = "queued"
+        except IntegrityError:
+            stored = WebhookEvent.objects.get(key=hashlib.sha256(raw).hexdigest())
+            detail = "duplicate"
+        if stored.processed_at is None:
+            jobs.defer_webhook(stored.pk)
+    return WebhookResult(200, detail)
 
 
-def _act(event: str, reference: str) -> str:
-    """Settle what the event is about from FinCra's own records; return a flag or ''."""
-    if event == "charge.successful":
+def process_webhook(event_id: int) -> str:
+    """The job: settle what a stored event is about from FinCra's records; keep the flag."""
+    stored = WebhookEvent.objects.get(pk=event_id)
+    if stored.processed_at is not None:
+        return stored.flag
+    data = stored.payload.get("data") or {}
+    flag = _act(stored.event, stored.reference, data)
+    WebhookEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(flag=flag, processed_at=timezone.now())
+    return flag
+
+
+def _act(event: str, reference: str, data: dict) -> str:
+    if event in ("charge.successful", "charge.failed"):
         deposit = _ledger_row(reference, TransactionType.DEPOSIT)
-        return "unknown_reference" if deposit is None else confirm_deposit(deposit)
+        if deposit is None:
+            return "unknown_reference"
+        return confirm_deposit(deposit, reported=data) if event == "charge.successful" else fail_deposit(deposit)
     if event in ("payout.successful", "payout.failed"):
         withdrawal = _ledger_row(reference, TransactionType.WITHDRAWAL)
-        return "unknown_reference" if withdrawal is None else settle_withdrawal(withdrawal)
+        return "unknown_reference" if withdrawal is None else settle_withdrawal(withdrawal, reported=data)
     return "unhandled_event"
 
 
@@ -145,43 +264,6 @@ def _ledger_row(reference: str, kind: str) -> Transaction | None:
         return Transaction.objects.filter(pk=uuid.UUID(reference), transaction_type=kind).first()
     except ValueError:
         return None
-
-
-def confirm_deposit(deposit: Transaction) -> str:
-    """Hold the deposit if FinCra's records say it was paid; else say why not."""
-    record = client().get_checkout(str(deposit.pk))
-    if record is None:
-        return "not_found_at_fincra"
-    status = str(record.get("status", "")).lower()
-    if status in ("failed", "cancelled", "expired", "abandoned"):
-        services.deposit_fail(reference=deposit.pk, reason=f"FinCra status {status}")
-        return ""
-    if status != "success":
-        return "not_paid"
-    try:
-        received = Decimal(str(record.get("amountReceived")))
-    except InvalidOperation:
-        return "malformed_amount"
-    confirmed = services.deposit_confirm(reference=deposit.pk, amount_received=received,
-                                         gateway_transaction_id=record.get("reference"), gateway_response=record)
-    return (confirmed.extra_data or {}).get("flag", "")
-
-
-def settle_withdrawal(withdrawal: Transaction, *, missing_means_failed: bool = False) -> str:
-    """Complete or fail a withdrawal as FinCra's payout record says; flag a contradiction."""
-    record = client().get_payout(str(withdrawal.pk))
-    if record is None:
-        if missing_means_failed:  # the POST never reached FinCra: the money never left
-            services.withdrawal_settle(withdrawal=withdrawal, succeeded=False,
-                                       gateway_response={"reconcile": "no payout at FinCra"})
-            return ""
-        return "not_found_at_fincra"
-    status = str(record.get("status", "")).lower()
-    if status not in ("successful", "failed"):
-        return "still_processing"
-    settled = services.withdrawal_settle(withdrawal=withdrawal, succeeded=status == "successful",
-                                         gateway_reference=record.get("reference"), gateway_response=record)
-    return (settled.extra_data or {}).get("flag", "")
 
 
 # --- reconciliation ---
@@ -194,9 +276,10 @@ class Reconciliation:
 
 
 def reconcile(*, older_than_minutes: int = 10) -> Reconciliation:
-    """Settle every pending or unknown deposit and withdrawal from FinCra's records.
+    """Settle every waiting deposit and withdrawal from FinCra's records; report what changed.
 
-    Safe beside webhooks and another reconciler: each settlement is a locked, idempotent service.
+    Safe beside webhooks, jobs and another reconciler: each settlement is a locked, idempotent
+    service, and a withdrawal whose payout outcome is unknown is only ever re-submitted.
     """
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     result = Reconciliation()
@@ -207,17 +290,26 @@ def reconcile(*, older_than_minutes: int = 10) -> Reconciliation:
     for row in waiting:
         try:
             if row.transaction_type == TransactionType.DEPOSIT:
-                flag = confirm_deposit(row)
+                outcome = confirm_deposit(row)
             else:
-                submitted = (row.extra_data or {}).get("payout")
-                flag = settle_withdrawal(row, missing_means_failed=submitted in (None, "unknown"))
-        except FincraError as error:
+                outcome = settle_withdrawal(row)
+        except (TryLater, FincraError) as error:
             result.errors.append(f"{row.transaction_type} {row.pk}: {error}")
             continue
         after = Transaction.objects.get(pk=row.pk)
-        if after.status != row.status or flag:
+        if after.status != row.status:
             result.changed.append(f"{row.transaction_type} {row.pk}: {row.status} -> {after.status}"
-                                  + (f" (flag: {flag})" if flag else ""))
+                                  + (f" ({outcome.replace('_', ' ')})" if outcome else ""))
+        elif outcome in ("resubmitted",) or (after.extra_data or {}).get("flag"):
+            result.changed.append(f"{row.transaction_type} {row.pk}: {row.status}, {outcome.replace('_', ' ')}")
         else:
             result.unchanged += 1
     return result
+
+
+
+# --- the wallet ---
+
+def wallet_check() -> list[str]:
+    """Compare FinCra's wallet with what the ledger says the platform must hold; flag shortfalls."""
+    return services.wallet_check(balances=client().wallet_balances())

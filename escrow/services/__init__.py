@@ -38,6 +38,7 @@ from escrow.services.projects import (
     project_request_cancel,
 )
 from escrow.services.users import user_deactivate, user_register, user_set_verified, user_update_profile
+from escrow.services.wallet import wallet_check
 from escrow.services.withdrawals import withdrawal_request, withdrawal_settle, withdrawal_submitted
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "user_register",
     "user_set_verified",
     "user_update_profile",
+    "wallet_check",
     "withdrawal_request",
     "withdrawal_settle",
     "withdrawal_submitted",

@@ -53,12 +53,13 @@ def project_fund_start(*, project: Project, actor: User) -> Transaction:
 
 @transaction.atomic
 def deposit_confirm(*, reference, amount_received: Decimal, gateway_transaction_id: str | None = None,
-                    gateway_response: dict | None = None) -> Transaction:
+                    gateway_response: dict | None = None, gateway_fee: Decimal | None = None) -> Transaction:
     """The gateway verified a payment for deposit ``reference``: hold it and activate the project.
 
     Once only, whatever number of times it is called. An amount other than the amount owed, or a
     payment for a project no longer awaiting one, holds nothing: the deposit is flagged for an
-    operator (extra_data["flag"]) and stays ``processing``.
+    operator (extra_data["flag"]) and stays ``processing``. ``gateway_fee`` is what FinCra kept
+    of the payment (recorded so the ledger can be reconciled with FinCra's wallet).
     """
     project_id = Transaction.objects.values_list("project_id", flat=True).get(
         pk=reference, transaction_type=TransactionType.DEPOSIT
@@ -77,7 +78,8 @@ def deposit_confirm(*, reference, amount_received: Decimal, gateway_transaction_
     deposit.gateway_transaction_id = gateway_transaction_id or deposit.gateway_transaction_id
     deposit.gateway_response = gateway_response or deposit.gateway_response
     deposit.processed_at = now
-    fields = ["gateway_transaction_id", "gateway_response", "processed_at", "status", "updated_at"]
+    deposit.gateway_fee = gateway_fee if gateway_fee is not None else deposit.gateway_fee
+    fields = ["gateway_transaction_id", "gateway_response", "gateway_fee", "processed_at", "status", "updated_at"]
     if flag:
         if deposit.status == TransactionStatus.PENDING:
             deposit.status = TransactionStatus.PROCESSING  # money arrived, not held: an operator settles it

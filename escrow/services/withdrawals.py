@@ -1,6 +1,7 @@
 """Withdrawals: a user's available balance (released or refunded to them, not yet withdrawn) is
-paid out to their bank account. The request writes a pending ``withdrawal``; the payout's outcome
-settles it: completed, or failed, which gives the balance back (a failed row no longer counts)."""
+paid out to their bank account. The request writes a pending ``withdrawal`` and, in the same
+transaction, the job that submits the payout to FinCra; the payout's outcome settles it:
+completed, or failed, which gives the balance back (a failed row no longer counts)."""
 
 from decimal import Decimal
 
@@ -10,22 +11,26 @@ from django.utils import timezone
 from escrow.errors import InsufficientBalance, InvalidInput
 from escrow.models import Transaction, TransactionStatus, TransactionType, User
 from escrow.money import parse_amount
+from escrow.payments import contract, jobs
 from escrow.selectors import available_balance
 from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
 from escrow.services.locks import lock_transaction, lock_user
 
-BANK_FIELDS = ("account_number", "bank_code", "account_holder_name", "country")
 SETTLED = (TransactionStatus.COMPLETED, TransactionStatus.FAILED)
 SYSTEM = frozenset({"system"})
 
 
 @transaction.atomic
-def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank_account: dict) -> Transaction:
-    """Reserve ``amount`` of the user's available balance for a payout to ``bank_account``."""
-    missing = [f for f in BANK_FIELDS if not str(bank_account.get(f) or "").strip()]
-    if missing:
-        raise InvalidInput(f"bank_account needs {', '.join(missing)}.", field="bank_account")
+def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank_account: dict,
+                       account_name: str) -> Transaction:
+    """Reserve ``amount`` of the user's available balance for a payout to ``bank_account``.
+
+    ``account_name`` is the holder's name as FinCra resolved it for that account (FinCra's docs:
+    resolve before paying); it is stored with the account and shown to the seller. The payout
+    job is deferred in this transaction: it exists exactly when the withdrawal does.
+    """
+    bank_account = contract.clean_payout_destination(currency, bank_account)  # InvalidInput names the field
     amount = parse_amount(amount, currency)
     lock_user(user.pk)  # one withdrawal decision per user at a time
     available = available_balance(user.pk, currency)
@@ -34,8 +39,9 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     withdrawal = append_entry(
         transaction_type=TransactionType.WITHDRAWAL, user_id=user.pk, amount=amount, currency=currency,
         status=TransactionStatus.PENDING, description="Withdrawal to bank account",
-        extra_data={"bank_account": {f: str(bank_account[f]).strip() for f in BANK_FIELDS}},
+        extra_data={"bank_account": {**bank_account, "account_name": account_name}},
     )
+    jobs.defer_payout(withdrawal.pk)
     record_event(actor=user, roles=frozenset(), action="withdrawal_request", project=None,
                  to_state=TransactionStatus.PENDING, withdrawal=withdrawal, amount=amount, currency=currency)
     return withdrawal
@@ -43,8 +49,9 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
 
 @transaction.atomic
 def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_reference: str | None = None,
-                      gateway_response: dict | None = None) -> Transaction:
-    """Complete or fail a withdrawal, once. A later, different outcome is flagged, never applied."""
+                      gateway_response: dict | None = None, gateway_fee: Decimal | None = None) -> Transaction:
+    """Complete or fail a withdrawal, once. A later, different outcome is flagged, never applied.
+    ``gateway_fee`` is FinCra's payout fee, debited from its wallet on top of the amount."""
     row = lock_transaction(withdrawal.pk)
     if row.transaction_type != TransactionType.WITHDRAWAL:
         raise InvalidInput("Not a withdrawal.", field="withdrawal")
@@ -64,8 +71,9 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
     row.completed_at = now if succeeded else None
     row.gateway_reference = gateway_reference or row.gateway_reference
     row.gateway_response = gateway_response or row.gateway_response
+    row.gateway_fee = gateway_fee if gateway_fee is not None else row.gateway_fee
     row.save(update_fields=["status", "processed_at", "completed_at", "gateway_reference", "gateway_response",
-                            "updated_at"])
+                            "gateway_fee", "updated_at"])
     record_event(actor=None, roles=SYSTEM, action="withdrawal_settle", project=None,
                  from_state=from_state, to_state=outcome, withdrawal=row)
     return row
@@ -75,8 +83,8 @@ def withdrawal_settle(*, withdrawal: Transaction, succeeded: bool, gateway_refer
 def withdrawal_submitted(*, withdrawal: Transaction, outcome: str, gateway_reference: str | None = None,
                          detail: str = "") -> Transaction:
     """Record what became of the payout request: ``processing`` (FinCra took it), ``unknown`` (no
-    answer: reconciliation settles it from FinCra's records) or ``rejected`` (FinCra refused it:
-    the withdrawal fails and the balance comes back)."""
+    answer: the job re-submits the same reference) or ``rejected`` (FinCra refused it for a reason
+    that proves nothing was paid: the withdrawal fails and the balance comes back)."""
     if outcome == "rejected":
         return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
     row = lock_transaction(withdrawal.pk)

@@ -1,0 +1,58 @@
+"""Periodic work of the engine and the API, as procrastinate tasks (the worker runs them).
+
+Each periodic task is deferred once per period however many workers run: procrastinate keys a
+periodic job by task and timestamp, and a second worker's attempt to defer the same one is
+refused by the database. The tasks are thin: they call the services the management commands
+call too, which are safe to run twice at once.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from escrow import services
+from escrow.models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
+
+
+@app.periodic(cron="* * * * *", periodic_id="auto_approve")
+@app.task(queue="periodic", queueing_lock="auto_approve")
+def auto_approve(timestamp: int) -> int:
+    """Approve delivered milestones whose inspection period ran out (each released once)."""
+    approved = services.milestone_auto_approve_due()
+    if approved:
+        logger.info("auto-approved %d milestone(s)", len(approved))
+    return len(approved)
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="idempotency_purge")
+@app.task(queue="periodic", queueing_lock="idempotency_purge")
+def idempotency_purge(timestamp: int) -> int:
+    """Forget idempotency keys past their retention (at least 24 hours)."""
+    return purge_idempotency_keys()
+
+
+def purge_idempotency_keys() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
+@app.task(queue="periodic", queueing_lock="retry_stalled_jobs", pass_context=True)
+async def retry_stalled_jobs(context, timestamp: int) -> int:
+    """Put back the jobs of a worker that died mid-job (no heartbeat for a while).
+
+    Every job here is idempotent (it settles a ledger row from FinCra's records or re-submits the
+    same reference), so running one again after a crash is safe; losing it is not.
+    """
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOBS_STALLED_AFTER_SECONDS))
+    for job in stalled:
+        await manager.retry_job(job)
+        logger.warning("job %s (%s) of a dead worker put back", job.id, job.task_name)
+    return len(stalled)

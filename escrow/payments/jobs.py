@@ -1,0 +1,85 @@
+"""FinCra work as procrastinate jobs: deferred in the transaction of the row that needs them
+(a transactional outbox), run by the worker, retried with capped exponential backoff.
+
+Every job is idempotent: it settles a ledger row from FinCra's own records, or re-submits the
+same reference (FinCra's idempotency key), so a retry or a job put back after a worker died
+never moves money twice. The jobs are thin; the work is in ``escrow.payments.gateway`` (imported
+in the task bodies: the services defer these jobs, and the gateway calls the services).
+"""
+
+from django.db import transaction
+from procrastinate import BaseRetryStrategy, RetryDecision
+from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
+
+from escrow.payments.fincra import FincraError
+
+
+class TryLater(Exception):
+    """Not settled yet (FinCra has no final answer): the job runs again after a backoff."""
+
+
+class Backoff(BaseRetryStrategy):
+    """2, 4, 8 … seconds, then every ``cap`` seconds, for ``max_attempts`` attempts (about two days)."""
+
+    def __init__(self, *, cap: int = 900, max_attempts: int = 200):
+        self.cap, self.max_attempts = cap, max_attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if job.attempts + 1 >= self.max_attempts or not isinstance(exception, (FincraError, TryLater)):
+            return None
+        return RetryDecision(retry_in={"seconds": min(2 ** (job.attempts + 1), self.cap)})
+
+
+RETRY = Backoff()
+
+
+@app.task(queue="payments", retry=RETRY)
+def process_webhook(event_id: int) -> str:
+    """Act on a stored FinCra webhook (verified with FinCra's records first)."""
+    from escrow.payments import gateway
+
+    return gateway.process_webhook(event_id)
+
+
+@app.task(queue="payments", retry=RETRY)
+def submit_payout(withdrawal_id: str) -> str:
+    """Ask FinCra to pay a withdrawal out; an unknown outcome re-submits the same reference."""
+    from escrow.payments import gateway
+
+    return gateway.submit_payout(withdrawal_id)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="fincra_reconcile")
+@app.task(queue="periodic", queueing_lock="fincra_reconcile")
+def reconcile(timestamp: int) -> int:
+    """Settle what webhooks missed, from FinCra's records."""
+    from escrow.payments import gateway
+
+    return len(gateway.reconcile().changed)
+
+
+@app.periodic(cron="7 * * * *", periodic_id="fincra_wallet_check")
+@app.task(queue="periodic", queueing_lock="fincra_wallet_check", retry=RETRY)
+def wallet_check(timestamp: int) -> int:
+    """Compare FinCra's wallet with what the ledger says the platform holds; flag a shortfall."""
+    from escrow.payments import gateway
+
+    return len(gateway.wallet_check())
+
+
+def defer_webhook(event_id: int) -> None:
+    """Queue the processing of a stored webhook once (a redelivery does not queue it twice)."""
+    _defer_once(process_webhook, f"webhook-{event_id}", event_id=event_id)
+
+
+def defer_payout(withdrawal_id) -> None:
+    _defer_once(submit_payout, f"payout-{withdrawal_id}", withdrawal_id=str(withdrawal_id))
+
+
+def _defer_once(task, lock: str, **kwargs) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: a refused duplicate must not abort the caller's transaction
+            task.configure(queueing_lock=lock).defer(**kwargs)
+    except AlreadyEnqueued:
+        pass  # the same job is already waiting: it will do the work

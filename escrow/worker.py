@@ -1,0 +1,26 @@
+"""The job worker's setup (``PROCRASTINATE_ON_APP_READY``).
+
+Kept apart from the task modules: procrastinate calls this while it builds its app, and a task
+module imported at that moment would register its tasks on the placeholder app, not the real one.
+"""
+
+from django.db import close_old_connections
+
+
+def close_connections(call_next, context, worker):
+    """Around each sync job, what Django does around a request: drop connections past their age.
+
+    Sync jobs run in the worker's threads, each with its own Django connection; without this a
+    connection broken by a database restart would fail every later job of that thread.
+    """
+    close_old_connections()
+    try:
+        return call_next()
+    finally:
+        close_old_connections()
+
+
+def on_app_ready(app) -> None:
+    """PROCRASTINATE_ON_APP_READY: the worker's defaults (settings cannot import app code)."""
+    app.worker_defaults.setdefault("task_middleware", [close_connections])
+
