@@ -207,7 +207,11 @@ FINCRA_PUBLIC_KEY = env.str("FINCRA_PUBLIC_KEY", default="")  # sent as `x-pub-k
 FINCRA_BUSINESS_ID = env.str("FINCRA_BUSINESS_ID", default="")  # sent as `x-business-id`
 FINCRA_WEBHOOK_SECRET = env.str("FINCRA_WEBHOOK_SECRET", default="")  # HMAC-SHA512 key of `signature`
 FINCRA_TIMEOUT_SECONDS = env.float("FINCRA_TIMEOUT_SECONDS", default=10.0)
-FINCRA_REDIRECT_URL = env.str("FINCRA_REDIRECT_URL", default="")  # where checkout sends the buyer back
+# Where FinCra's checkout sends the buyer back. FinCra requires a valid URI when the field is sent,
+# so it is omitted when unset (development); production with FinCra keys refuses to start without it.
+FINCRA_REDIRECT_URL = env.str("FINCRA_REDIRECT_URL", default="")
+if FINCRA_SECRET_KEY and not (DEBUG or TESTING) and not FINCRA_REDIRECT_URL.startswith("https://"):
+    raise ImproperlyConfigured("FINCRA_REDIRECT_URL must be set to an https:// URL when FinCra keys are set.")
 # With DEBUG and no FinCra keys, the app talks to the bundled simulator (`make run` starts it),
 # with keys generated once in the git-ignored data folder.
 FINCRA_SIMULATED = DEBUG and not FINCRA_SECRET_KEY

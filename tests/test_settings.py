@@ -9,7 +9,8 @@ from django.conf import settings
 
 
 def manage_check(**env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS") and not k.startswith("FINCRA_")}
     clean["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"  # never reached: settings fail first
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
@@ -22,6 +23,9 @@ def manage_check(**env) -> subprocess.CompletedProcess:
     [
         ({}, "SECRET_KEY must be set"),
         ({"SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS must be set"),
+        # FinCra refuses an empty or invalid redirectUrl: a live setup without one cannot take payments.
+        ({"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "amani.example.com", "FINCRA_SECRET_KEY": "sk_live"},
+         "FINCRA_REDIRECT_URL must be set"),
     ],
 )
 def test_refuses_to_start_unconfigured(env, message):
