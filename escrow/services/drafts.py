@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from escrow.errors import InvalidInput
 from escrow.models import FeeBearer, Milestone, Project, User
+from escrow.payments import contract
 from escrow.money import parse_amount
 from escrow.services.locks import lock_project
 from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
@@ -21,6 +22,9 @@ MILESTONE_TERMS = ("title", "description", "amount", "order_index", "completion_
 
 
 def _clean_terms(fields: dict, currency: str) -> dict:
+    if not contract.is_collectable(currency):  # a project nobody can fund is refused at once
+        raise InvalidInput(f"{currency} cannot be paid in through FinCra; use one of "
+                           f"{', '.join(sorted(contract.CHECKOUT_CURRENCIES))}.", field="currency")
     if "title" in fields and not str(fields["title"] or "").strip():
         raise InvalidInput("title is required.", field="title")
     if "total_amount" in fields:
