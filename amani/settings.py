@@ -224,11 +224,12 @@ if FINCRA_SIMULATED:
     import secrets
 
     keys_file = DATA_DIR / "fincra-simulator.json"
-    if not keys_file.exists():
+    simulator_keys = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    if len(simulator_keys.get("business_id", "")) != 24:  # FinCra's business ids are 24 characters
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        keys_file.write_text(json.dumps({name: secrets.token_hex(16) for name in
-                                         ("secret_key", "public_key", "business_id", "webhook_secret")}))
-    simulator_keys = json.loads(keys_file.read_text())
+        simulator_keys = {name: secrets.token_hex(16) for name in ("secret_key", "public_key", "webhook_secret")}
+        simulator_keys["business_id"] = secrets.token_hex(12)
+        keys_file.write_text(json.dumps(simulator_keys))
     FINCRA_BASE_URL = f"http://127.0.0.1:{FINCRA_SIMULATOR_PORT}"
     FINCRA_SECRET_KEY, FINCRA_PUBLIC_KEY = simulator_keys["secret_key"], simulator_keys["public_key"]
     FINCRA_BUSINESS_ID, FINCRA_WEBHOOK_SECRET = simulator_keys["business_id"], simulator_keys["webhook_secret"]
