@@ -480,37 +480,38 @@ def checkout_body_problems(body: dict) -> list[str]:
     Unknown keys are not problems: FinCra strips them."""
     problems = [f"{key} should not be empty" for key in CHECKOUT_REQUIRED if key not in body]
     problems += _types(body, CHECKOUT_FIELDS)
-    if problems:
-        return problems
-    currency = body["currency"]
-    if currency not in CHECKOUT_CURRENCIES:
+    typed = {key: value for key, value in body.items()  # each further rule reads well-typed fields only
+             if key in CHECKOUT_FIELDS and _type_ok(value, CHECKOUT_FIELDS[key])}
+    currency = typed.get("currency")
+    if "currency" in typed and currency not in CHECKOUT_CURRENCIES:
         problems.append("currency must be one of the following values: " + ", ".join(sorted(CHECKOUT_CURRENCIES)))
-    if body["amount"] < CHECKOUT_MINIMUM_AMOUNT:
+    if "amount" in typed and typed["amount"] < CHECKOUT_MINIMUM_AMOUNT:
         problems.append("amount must not be less than 1")
-    customer = body["customer"]
-    problems += [f"customer.{key} should not be empty" for key in CUSTOMER_REQUIRED if key not in customer]
+    customer = typed.get("customer", {})
+    if "customer" in typed:
+        problems += [f"customer.{key} should not be empty" for key in CUSTOMER_REQUIRED if key not in customer]
     problems += _types(customer, CUSTOMER_FIELDS, "customer.")
     if "name" in customer and isinstance(customer["name"], str) and not has_full_name(customer["name"]):
         problems.append("customer.name must contain a space (first and last name)")
     if "email" in customer and isinstance(customer["email"], str) and not is_email(customer["email"]):
         problems.append("customer.email must be an email")
-    if "redirectUrl" in body and not is_uri(body["redirectUrl"]):
+    if "redirectUrl" in typed and not is_uri(typed["redirectUrl"]):
         problems.append("redirectUrl must be a URL address")
-    if "feeBearer" in body and body["feeBearer"] not in FEE_BEARERS:
+    if "feeBearer" in typed and typed["feeBearer"] not in FEE_BEARERS:
         problems.append("feeBearer must be one of the following values: customer, business")
-    if "settlementDestination" in body and body["settlementDestination"] not in SETTLEMENT_DESTINATIONS:
+    if "settlementDestination" in typed and typed["settlementDestination"] not in SETTLEMENT_DESTINATIONS:
         problems.append("settlementDestination must be one of the following values: bank_account, wallet")
-    if "settlementTime" in body and body["settlementTime"] not in SETTLEMENT_TIMES:
+    if "settlementTime" in typed and typed["settlementTime"] not in SETTLEMENT_TIMES:
         problems.append("settlementTime must be a valid enum value")
-    methods = body.get("paymentMethods")
+    methods = typed.get("paymentMethods")
     if methods is not None:
         available = payment_methods(currency)
         for method in methods:
-            if method not in CHARGE_TYPES:
+            if not isinstance(method, str) or method not in CHARGE_TYPES:
                 problems.append(f"each value in paymentMethods must be one of: {', '.join(sorted(CHARGE_TYPES))}")
             elif method not in available:
                 problems.append(f"{method} is not available for {currency}")
-    if "defaultPaymentMethod" in body and body["defaultPaymentMethod"] not in (methods or ()):
+    if "defaultPaymentMethod" in typed and typed["defaultPaymentMethod"] not in (methods or ()):
         problems.append("defaultPaymentMethod must be one of paymentMethods")
     return problems
 

@@ -447,6 +447,8 @@ def _handler(sim: Simulator):
             if sim.config["latency"]:
                 time.sleep(float(sim.config["latency"]))
             fail = random.random() < float(sim.config["error_rate"])
+            if fail and method == "GET":
+                raise self._server_error(checkout)
             if method == "POST" and path == contract.CHECKOUT_PATH:
                 status, answer = 201, {"status": True, "message": "Hosted link generated",
                                        "data": sim.create_checkout(body)}
@@ -484,11 +486,15 @@ def _handler(sim: Simulator):
             if method == "POST" and path != contract.RESOLVE_ACCOUNT_PATH and sim.config["drop_answer"]:
                 return 0, None
             if fail:  # after acting: the caller cannot know whether a POST happened
-                if checkout:
-                    raise _checkout_error(500, "Internal server error")
-                raise _fincra_error(500, "INTERNAL_SERVER_ERROR", "Error occured during operation. We're "
-                                    "currently checking why this is happening.")
+                raise self._server_error(checkout)
             return status, answer
+
+        @staticmethod
+        def _server_error(checkout: bool) -> _Answer:
+            if checkout:
+                return _checkout_error(500, "Internal server error")
+            return _fincra_error(500, "INTERNAL_SERVER_ERROR",
+                                 "Error occured during operation. We're currently checking why this is happening.")
 
         def _authenticate(self, method, path, checkout) -> None:
             if checkout and method == "POST":  # PubKeyAuth
