@@ -22,8 +22,14 @@ def committed_db(transactional_db):
 
     from django.contrib.auth.models import Group, Permission
 
+    from django.db import connection
+
     from escrow.models import User
     from escrow.services.ledger import PLATFORM_USER_ID
+
+    # procrastinate's tables are not Django-managed, so the flush between tests leaves them.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers CASCADE")
 
     User.objects.get_or_create(
         id=PLATFORM_USER_ID,
@@ -45,3 +51,24 @@ def worker(committed_db):
     running = Worker().start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def fincra(live_server, settings, committed_db):
+    """FinCra's stand-in on 127.0.0.1 (escrow/payments/simulator.py, built to FinCra's published
+    contract), with the app's settings pointing at it and its webhooks going to a live server."""
+    import os
+
+    from escrow.payments.simulator import Simulator
+
+    keys = {name: os.urandom(8).hex() for name in ("secret_key", "public_key", "business_id", "webhook_secret")}
+    keys["business_id"] = os.urandom(12).hex()  # FinCra's business ids are 24 characters
+    simulator = Simulator(**keys, webhook_url=f"{live_server.url}/api/v1/webhooks/fincra/").start()
+    settings.FINCRA_BASE_URL = simulator.url
+    settings.FINCRA_SECRET_KEY, settings.FINCRA_PUBLIC_KEY = keys["secret_key"], keys["public_key"]
+    settings.FINCRA_BUSINESS_ID, settings.FINCRA_WEBHOOK_SECRET = keys["business_id"], keys["webhook_secret"]
+    settings.FINCRA_TIMEOUT_SECONDS = 1
+    settings.FINCRA_REDIRECT_URL = ""
+    simulator.webhook_endpoint = f"{live_server.url}/api/v1/webhooks/fincra/"
+    yield simulator
+    simulator.stop()

@@ -187,7 +187,7 @@ class TransactionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_account_name(self, row) -> str | None:
-        return ((row.extra_data or {}).get("bank_account") or {}).get("account_name")
+        return (row.extra_data or {}).get("account_name")
 
 
 class BankAccountSerializer(serializers.Serializer):

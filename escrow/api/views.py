@@ -232,7 +232,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
         # The pending deposit is committed first; FinCra is asked for a checkout only then,
         # outside any transaction or lock.
         full_name = _valid(s.FundSerializer, request.data).get("full_name") or request.user.full_name
-        if not contract.is_full_name(full_name):
+        if not contract.has_full_name(full_name):
             raise InvalidInput("FinCra's checkout needs the payer's first and last name: send full_name.",
                                field="full_name")
         with self.rls_block():
@@ -379,7 +379,7 @@ class WithdrawalView(EscrowAPIView):
                                                               503: ERROR})
     def post(self, request):
         data = _valid(s.WithdrawalSerializer, request.data)
-        bank_account = contract.clean_payout_destination(data["currency"], data["bank_account"])
+        bank_account = services.payout_destination(currency=data["currency"], bank_account=data["bank_account"])
         try:  # FinCra's docs: resolve the account name before paying
             account_name = gateway.client().resolve_account(
                 account_number=bank_account["account_number"], bank_code=bank_account["bank_code"],

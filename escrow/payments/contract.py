@@ -601,3 +601,17 @@ def resolve_body_problems(body: dict) -> list[str]:
     if kind == "iban" and not body.get("iban"):
         problems.append('"iban" is required')
     return problems
+
+
+# payments/hosted-payment-page.mdx: the hosted link is https://checkout.fincra.com/pay/{payCode}
+# (sandbox: https://sandbox-checkout.fincra.com/pay/{payCode}). The merchant-reference look-up has no
+# link, only the payCode (its `reference`): after a lost checkout answer the link is rebuilt from it.
+CHECKOUT_HOSTS = {"https://api.fincra.com": "https://checkout.fincra.com",
+                  "https://sandboxapi.fincra.com": "https://sandbox-checkout.fincra.com"}
+
+
+def hosted_link(api_base_url: str, pay_code: str) -> str:
+    """The hosted checkout page of ``pay_code`` for the FinCra at ``api_base_url`` (the simulator
+    serves its own at ``<its url>/pay/<payCode>``)."""
+    base = api_base_url.rstrip("/")
+    return f"{CHECKOUT_HOSTS.get(base, base)}/pay/{pay_code}"

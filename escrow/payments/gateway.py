@@ -11,7 +11,6 @@ seller back money FinCra may still pay.
 
 import hashlib
 import hmac
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from django.utils import timezone
 
 from escrow import services
 from escrow.models import Transaction, TransactionStatus, TransactionType, WebhookEvent
-from escrow.payments import jobs
+from escrow.payments import contract, jobs
 from escrow.payments.fincra import (
     DuplicateReference,
     FincraClient,
@@ -72,12 +71,13 @@ def start_checkout(deposit: Transaction, *, customer_name: str) -> str | None:
             customer_email=deposit.user.email, reference=reference, redirect_url=settings.FINCRA_REDIRECT_URL or None,
             metadata={"project_id": str(deposit.project_id), "deposit_id": reference},
         )
-    except DuplicateReference:
-        answer = gateway.get_checkout(reference) or {}
-    link = answer.get("link") or answer.get("checkoutUrl") or ""
-    services.deposit_record_checkout(reference=deposit.pk, checkout_url=link,
-                                     gateway_reference=str(answer.get("reference") or ""),
-                                     pay_code=str(answer.get("payCode") or ""))
+        pay_code, link = str(answer.get("payCode") or ""), str(answer.get("link") or "")
+    except DuplicateReference:  # our first request created it; its answer was lost
+        record = gateway.get_checkout(reference) or {}
+        pay_code = str(record.get("reference") or "")  # the Payment's reference is FinCra's payCode
+        link = contract.hosted_link(settings.FINCRA_BASE_URL, pay_code) if pay_code else ""
+    services.deposit_record_checkout(reference=deposit.pk, checkout_url=link, gateway_reference=pay_code,
+                                     pay_code=pay_code)
     return link or None
 
 
@@ -106,7 +106,7 @@ def confirm_deposit(deposit: Transaction, *, reported: dict | None = None) -> st
     confirmed = services.deposit_confirm(
         reference=deposit.pk, amount_received=received,
         gateway_transaction_id=str(record.get("reference") or reported.get("reference") or "") or None,
-        gateway_response=record, gateway_fee=(received - to_settle) if to_settle is not None else None,
+        gateway_response=contract.jsonable(record), gateway_fee=(received - to_settle) if to_settle is not None else None,
     )
     return (confirmed.extra_data or {}).get("flag", "")
 
@@ -146,14 +146,21 @@ def submit_payout(withdrawal_id) -> str:
         answer = client().create_payout(
             amount=withdrawal.amount, currency=withdrawal.currency, customer_reference=str(withdrawal.pk),
             description="Amani escrow withdrawal", bank_account=bank,
-            account_name=bank.get("account_name") or bank.get("account_holder_name", ""),
+            account_name=withdrawal.extra_data.get("account_name") or bank.get("account_holder_name", ""),
         )
     except DuplicateReference:
-        return settle_withdrawal(withdrawal)
+        return _settle_or_try_later(withdrawal)
     except OutcomeUnknown as error:
         services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
         raise TryLater(f"payout {withdrawal.pk}: outcome unknown; re-submitting the same reference") from error
+    except contract.ContractViolation as error:  # refused before sending: nothing was paid
+        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
+        return "rejected"
     except Rejected as error:
+        if error.error_type not in contract.PAYOUT_NOT_CREATED_ERROR_TYPES:
+            # A refusal that does not prove nothing was sent (a channel error...): FinCra's record decides.
+            services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
+            return _settle_or_try_later(withdrawal)
         services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected",
                                       detail=f"{error.error_type or error.status}: {error.message}")
         return "rejected"
@@ -162,16 +169,25 @@ def submit_payout(withdrawal_id) -> str:
     return "processing"
 
 
-def settle_withdrawal(withdrawal: Transaction, *, reported: dict | None = None) -> str:
+def _settle_or_try_later(withdrawal: Transaction) -> str:
+    """Inside the payout job: settle from FinCra's record, or run the job again later (which
+    re-submits the same reference) when FinCra has none yet."""
+    outcome = settle_withdrawal(withdrawal, resubmit=False)
+    if outcome == "not_found_at_fincra":
+        raise TryLater(f"payout {withdrawal.pk}: not listed by FinCra yet; re-submitting later")
+    return outcome
+
+
+def settle_withdrawal(withdrawal: Transaction, *, reported: dict | None = None, resubmit: bool = True) -> str:
     """Complete or fail a withdrawal as FinCra's payout record says; flag a contradiction.
 
     No record at FinCra proves nothing by itself (a payout whose POST timed out may appear
-    later): the payout is re-submitted with the same reference instead, which either creates it
-    or is refused as a duplicate and looked up again.
+    later): a pending one is re-submitted with the same reference instead (``resubmit``), which
+    either creates it or is refused as a duplicate and looked up again.
     """
     record = client().get_payout(str(withdrawal.pk))
     if record is None:
-        if withdrawal.status == TransactionStatus.PENDING:
+        if resubmit and withdrawal.status == TransactionStatus.PENDING:
             jobs.defer_payout(withdrawal.pk)
             return "resubmitted"
         return "not_found_at_fincra"
@@ -185,7 +201,7 @@ def settle_withdrawal(withdrawal: Transaction, *, reported: dict | None = None) 
     fee = _money(reported.get("fee")) if reported.get("fee") is not None else _money(record.get("fee"))
     settled = services.withdrawal_settle(withdrawal=withdrawal, succeeded=status == "successful",
                                          gateway_reference=str(record.get("reference") or "") or None,
-                                         gateway_response=record, gateway_fee=fee if status == "successful" else None)
+                                         gateway_response=contract.jsonable(record), gateway_fee=fee if status == "successful" else None)
     return (settled.extra_data or {}).get("flag", "")
 
 
@@ -215,7 +231,7 @@ def receive_webhook(raw: bytes, signature: str) -> WebhookResult:
     if not signature_valid(raw, signature):
         return WebhookResult(401, "invalid signature")
     try:
-        payload = json.loads(raw)
+        payload = contract.jsonable(contract.from_json(raw))  # amounts kept exact, stored as strings
         event = str(payload["event"])
         data = payload.get("data") or {}
         assert isinstance(data, dict)

@@ -39,7 +39,12 @@ from escrow.services.projects import (
 )
 from escrow.services.users import user_deactivate, user_register, user_set_verified, user_update_profile
 from escrow.services.wallet import wallet_check
-from escrow.services.withdrawals import withdrawal_request, withdrawal_settle, withdrawal_submitted
+from escrow.services.withdrawals import (
+    payout_destination,
+    withdrawal_request,
+    withdrawal_settle,
+    withdrawal_submitted,
+)
 
 __all__ = [
     "amount_owed",
@@ -61,6 +66,7 @@ __all__ = [
     "project_create",
     "project_delete",
     "project_party_cancel",
+    "payout_destination",
     "project_update",
     "project_dispute",
     "project_fund_start",

@@ -11,8 +11,8 @@ from django.db.models import Max
 
 from escrow.errors import InvalidInput
 from escrow.models import FeeBearer, Milestone, Project, User
-from escrow.payments import contract
 from escrow.money import parse_amount
+from escrow.payments import contract
 from escrow.services.locks import lock_project
 from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
 

@@ -21,6 +21,16 @@ SETTLED = (TransactionStatus.COMPLETED, TransactionStatus.FAILED)
 SYSTEM = frozenset({"system"})
 
 
+def payout_destination(*, currency: str, bank_account: dict) -> dict:
+    """The bank account as we store it, or InvalidInput naming what FinCra could not pay: a
+    currency we do not pay out in, a missing field, a NUBAN that is not 10 digits..."""
+    problems = contract.payout_destination_problems(currency, bank_account)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise InvalidInput(message if field == "currency" else f"{field}: {message}", field=field)
+    return {key: bank_account[key].strip() for key in contract.BANK_ACCOUNT_FIELDS[currency]}
+
+
 @transaction.atomic
 def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank_account: dict,
                        account_name: str) -> Transaction:
@@ -30,7 +40,7 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     resolve before paying); it is stored with the account and shown to the seller. The payout
     job is deferred in this transaction: it exists exactly when the withdrawal does.
     """
-    bank_account = contract.clean_payout_destination(currency, bank_account)  # InvalidInput names the field
+    bank_account = payout_destination(currency=currency, bank_account=bank_account)
     amount = parse_amount(amount, currency)
     lock_user(user.pk)  # one withdrawal decision per user at a time
     available = available_balance(user.pk, currency)
@@ -39,7 +49,7 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     withdrawal = append_entry(
         transaction_type=TransactionType.WITHDRAWAL, user_id=user.pk, amount=amount, currency=currency,
         status=TransactionStatus.PENDING, description="Withdrawal to bank account",
-        extra_data={"bank_account": {**bank_account, "account_name": account_name}},
+        extra_data={"bank_account": bank_account, "account_name": account_name},
     )
     jobs.defer_payout(withdrawal.pk)
     record_event(actor=user, roles=frozenset(), action="withdrawal_request", project=None,

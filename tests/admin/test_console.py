@@ -59,10 +59,11 @@ def shown(response) -> list[str]:
 def test_the_operators_group_has_exactly_the_consoles_permissions(db):
     codenames = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
     assert codenames == {"view_user", "view_project", "view_milestone", "view_transaction", "view_escrowevent",
-                         "view_webhookevent", "act_as_operator"}
+                         "view_webhookevent", "view_walletcheck", "act_as_operator"}
 
 
-@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "webhookevent", "user"])
+@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "webhookevent", "walletcheck",
+                                   "user"])
 def test_staff_outside_the_group_see_nothing(outsider, model):
     assert outsider.get(reverse(f"admin:escrow_{model}_changelist")).status_code == 403
 
@@ -165,7 +166,8 @@ def test_staff_outside_the_group_cannot_act(outsider, action):
 
 def test_reconcile_a_stuck_deposit(operator, settings):
     client, _ = operator
-    keys = {k: secrets.token_hex(6) for k in ("secret_key", "public_key", "business_id", "webhook_secret")}
+    keys = {k: secrets.token_hex(6) for k in ("secret_key", "public_key", "webhook_secret")}
+    keys["business_id"] = secrets.token_hex(12)  # 24 characters, as FinCra's
     simulator = Simulator(**keys).start()  # no webhook URL: the webhook never comes
     settings.FINCRA_BASE_URL, settings.FINCRA_SECRET_KEY = simulator.url, keys["secret_key"]
     settings.FINCRA_PUBLIC_KEY, settings.FINCRA_BUSINESS_ID = keys["public_key"], keys["business_id"]
@@ -174,7 +176,7 @@ def test_reconcile_a_stuck_deposit(operator, settings):
 
         project = builders.accepted()
         deposit = services.project_fund_start(project=project, actor=project.buyer)
-        gateway.start_checkout(deposit)
+        gateway.start_checkout(deposit, customer_name="Bea Buyer")
         simulator.pay(str(deposit.pk))
         act(client, "transaction", "reconcile", [deposit])
     finally:

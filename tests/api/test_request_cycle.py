@@ -116,11 +116,11 @@ def test_the_purge_command_keeps_keys_a_day(db):
 
 
 @pytest.mark.slow
-def test_two_concurrent_requests_with_one_key(committed_db):
+def test_two_concurrent_requests_with_one_key(fincra):
     """The second sees the first still running (409); the money moves once."""
-    project = builders.completed()
+    project = builders.completed(currency="NGN")
     seller = project.seller
-    body = {"amount": "100.00", "currency": "USD",
+    body = {"amount": "100.00", "currency": "NGN",
             "bank_account": {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "S",
                              "country": "NG"}}
     barrier, codes, lock = threading.Barrier(2), [], threading.Lock()

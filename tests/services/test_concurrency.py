@@ -68,15 +68,15 @@ def test_fifty_simultaneous_approvals_release_once(committed_db):
 
 
 def test_twenty_simultaneous_withdrawals_never_overdraw(committed_db):
-    project = builders.completed()  # the seller has 975.00 available
+    project = builders.completed(currency="NGN")  # the seller has 975.00 available
     seller = project.seller
 
     results, errors, seconds = race(20, lambda i: services.withdrawal_request(
-        user=seller, amount="100.00", currency="USD", bank_account=BANK))
+        user=seller, amount="100.00", currency="NGN", bank_account=BANK, account_name="ADA SELLER"))
 
     assert len(results) == 9 and len(errors) == 11
     assert all(isinstance(e, InsufficientBalance) for e in errors), errors[:3]
-    assert available_balance(seller.pk, "USD") == Decimal("75.00")
+    assert available_balance(seller.pk, "NGN") == Decimal("75.00")
     assert_ledger_invariants()
     print(f"\n20 concurrent withdrawals of 100 from 975: 9 accepted, 11 refused, {seconds:.2f}s")
 

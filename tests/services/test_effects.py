@@ -254,31 +254,34 @@ def test_dispute_split(db):
 # --- withdrawals ---
 
 def test_withdrawal_refusals_write_nothing(db):
-    project = builders.completed()
+    project = builders.completed(currency="NGN")
     seller = project.seller
     before = db_snapshot()
     with pytest.raises(InsufficientBalance, match="975.00"):
-        services.withdrawal_request(user=seller, amount="975.01", currency="USD", bank_account=BANK)
+        services.withdrawal_request(user=seller, amount="975.01", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
     with pytest.raises(InsufficientBalance):
-        services.withdrawal_request(user=project.buyer, amount="1", currency="USD", bank_account=BANK)
+        services.withdrawal_request(user=project.buyer, amount="1", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
     with pytest.raises(InvalidInput, match="account_number"):
-        services.withdrawal_request(user=seller, amount="1", currency="USD", bank_account={**BANK, "account_number": ""})
+        services.withdrawal_request(user=seller, amount="1", currency="NGN", bank_account={**BANK, "account_number": ""},
+                                    account_name="ADA SELLER")
     with pytest.raises(InvalidInput):
-        services.withdrawal_request(user=seller, amount="0.001", currency="USD", bank_account=BANK)
+        services.withdrawal_request(user=seller, amount="0.001", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
+    with pytest.raises(InvalidInput, match="not supported"):  # FinCra pays out in NGN only (contract.py)
+        services.withdrawal_request(user=seller, amount="1", currency="USD", bank_account=BANK, account_name="ADA")
     with pytest.raises(TypeError):
-        services.withdrawal_request(user=seller, amount=1.5, currency="USD", bank_account=BANK)
+        services.withdrawal_request(user=seller, amount=1.5, currency="NGN", bank_account=BANK, account_name="ADA SELLER")
     assert db_snapshot() == before
 
 
 def test_a_settled_withdrawal_keeps_its_first_outcome(db):
-    project = builders.completed()
-    withdrawal = services.withdrawal_request(user=project.seller, amount="975.00", currency="USD", bank_account=BANK)
+    project = builders.completed(currency="NGN")
+    withdrawal = services.withdrawal_request(user=project.seller, amount="975.00", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
     services.withdrawal_settle(withdrawal=withdrawal, succeeded=True)
     services.withdrawal_settle(withdrawal=withdrawal, succeeded=False)  # late, contradicting report
     withdrawal.refresh_from_db()
     assert withdrawal.status == TransactionStatus.COMPLETED
     assert withdrawal.extra_data["flag"] == "conflicting_outcome"
-    assert available_balances(project.seller_id) == {"USD": Decimal("0.00")}
+    assert available_balances(project.seller_id) == {"NGN": Decimal("0.00")}
     assert_ledger_invariants()
 
 
@@ -294,15 +297,15 @@ def test_a_cancel_request_survives_the_start_of_work(db):
 
 
 def test_withdrawals_are_audited(db):
-    project = builders.completed()
-    withdrawal = services.withdrawal_request(user=project.seller, amount="100.00", currency="USD", bank_account=BANK)
+    project = builders.completed(currency="NGN")
+    withdrawal = services.withdrawal_request(user=project.seller, amount="100.00", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
     services.withdrawal_settle(withdrawal=withdrawal, succeeded=False)
     events = EscrowEvent.objects.filter(project=None).order_by("created_at")
     assert [(e.action, e.actor, e.from_state, e.to_state) for e in events] == [
         ("withdrawal_request", project.seller, "", "pending"),
         ("withdrawal_settle", None, "pending", "failed"),
     ]
-    assert events[0].data == {"withdrawal": str(withdrawal.pk), "amount": "100.00", "currency": "USD"}
+    assert events[0].data == {"withdrawal": str(withdrawal.pk), "amount": "100.00", "currency": "NGN"}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -50,14 +50,16 @@ def test_full_escrow(db, fee_bearer, owed, seller_gets, commission):
 
 
 def test_withdrawal_of_released_money(db):
-    project = builders.completed()
+    project = builders.completed(currency="NGN")
     seller = project.seller
     bank = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "S", "country": "NG"}
-    withdrawal = services.withdrawal_request(user=seller, amount="900.00", currency="USD", bank_account=bank)
-    assert available_balances(seller.pk) == {"USD": Decimal("75.00")}
+    withdrawal = services.withdrawal_request(user=seller, amount="900.00", currency="NGN", bank_account=bank,
+                                             account_name="SAM SELLER")
+    assert available_balances(seller.pk) == {"NGN": Decimal("75.00")}
     services.withdrawal_settle(withdrawal=withdrawal, succeeded=False)
-    assert available_balances(seller.pk) == {"USD": Decimal("975.00")}  # failure gives it back
-    second = services.withdrawal_request(user=seller, amount="975.00", currency="USD", bank_account=bank)
+    assert available_balances(seller.pk) == {"NGN": Decimal("975.00")}  # failure gives it back
+    second = services.withdrawal_request(user=seller, amount="975.00", currency="NGN", bank_account=bank,
+                                         account_name="SAM SELLER")
     services.withdrawal_settle(withdrawal=second, succeeded=True)
-    assert available_balances(seller.pk) == {"USD": Decimal("0.00")}
+    assert available_balances(seller.pk) == {"NGN": Decimal("0.00")}
     assert_ledger_invariants()

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from escrow import services
+from escrow.payments import contract
 from escrow.errors import EscrowError
 from escrow.models import Project, Transaction, TransactionStatus, TransactionType
 from escrow.selectors import available_balance, project_held
@@ -85,7 +86,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.ready)
     @rule(
         amounts=st.lists(st.integers(min_value=100, max_value=500_000), min_size=2, max_size=3),
-        currency=st.sampled_from(["USD", "UGX", "XOF", "KES"]),
+        currency=st.sampled_from(["USD", "UGX", "XOF", "KES", "NGN"]),
         fee_bearer=st.sampled_from(["buyer", "seller", "split"]),
         percent=st.sampled_from([Decimal("2.5"), Decimal("0"), Decimal("7.25")]),
         stage=st.sampled_from(STAGES),
@@ -301,11 +302,12 @@ class EscrowMachine(RuleBasedStateMachine):
         model = self.model
         amount = (model.balance[who] * percent / 100).quantize(unit(model.currency), rounding=ROUND_DOWN) \
             or unit(model.currency)
-        allowed = amount <= model.balance[who]
+        # Payouts go to Nigerian bank accounts only (contract.SUPPORTED_PAYOUTS): others are refused.
+        allowed = amount <= model.balance[who] and contract.is_payable(model.currency)
 
         def call():
             row = services.withdrawal_request(user=self.users[who], amount=amount, currency=model.currency,
-                                              bank_account=BANK)
+                                              bank_account=BANK, account_name="Ada Seller")
             self.withdrawals.append((row, who))
 
         self.attempt(allowed, call, lambda: model.balance.__setitem__(who, model.balance[who] - amount))
