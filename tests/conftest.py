@@ -21,7 +21,6 @@ def committed_db(transactional_db):
     import importlib
 
     from django.contrib.auth.models import Group, Permission
-
     from django.db import connection
 
     from escrow.models import User

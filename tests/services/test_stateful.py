@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from escrow import services
-from escrow.payments import contract
 from escrow.errors import EscrowError
 from escrow.models import Project, Transaction, TransactionStatus, TransactionType
+from escrow.payments import contract
 from escrow.selectors import available_balance, project_held
 from tests import builders
 from tests.factories import UserFactory
