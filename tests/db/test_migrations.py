@@ -31,7 +31,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
     with server.connect(fresh_database) as conn:
         server.manage(url, "migrate", "--noinput")
         head = state(conn)
-        assert head["api_tables"] == 5 and head["policies"] == 14
+        assert head["api_tables"] == 5 and head["policies"] == 13
         # The roles already exist on this server (other databases use them); auth.uid() did not.
         assert head["auth_uid"] == SHIM_MARK and head["roles"] == 3
 
@@ -122,7 +122,7 @@ def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
     with server.connect(database) as conn:
         assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
         assert conn.execute("select obj_description(%s, 'pg_proc')", [uid_oid]).fetchone()[0].startswith("Deprecated")
-        assert state(conn)["policies"] == 14
+        assert state(conn)["policies"] == 13
         assert conn.execute("select count(*) from pg_class where relname = 'django_session'").fetchone()[0] == 1
         assert exposed_tables(conn) == []
         assert conn.execute("select has_table_privilege('anon', 'projects', 'SELECT')").fetchone()[0] is False

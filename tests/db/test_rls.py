@@ -171,21 +171,23 @@ CASES = [
     ("milestones stranger deletes", "stranger", "delete from milestones where id = '{M}'", 0),
     ("milestones creator deletes funded", "creator", "delete from milestones where id = '{MA}'", 0),
     ("milestones anon deletes", "anon", "delete from milestones", DENIED),
-    # --- transactions: read own or a project's you are party to; insert pending deposit/withdrawal ---
+    # --- transactions: read own or a project's you are party to; never written by a client ---
     ("transactions creator reads", "creator", "select id from transactions", 2),
     ("transactions counterparty reads project rows", "counterparty", "select id from transactions", 2),
     ("transactions stranger reads", "stranger", "select id from transactions", 1),
     ("transactions stranger reads a project row", "stranger", "select id from transactions where id = '{TB}'", 0),
     ("transactions no token reads", "no_token", "select id from transactions", 0),
     ("transactions anon reads", "anon", "select id from transactions", DENIED),
-    ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", 1),
-    ("transactions insert pending deposit, no project", "stranger", NEW_TX + "('{X}', null, 'deposit', 'pending', 5, 0, 5)", 1),
-    ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", POLICY),
-    ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert for another user", "creator", NEW_TX + "('{S}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert on a stranger's project", "stranger", NEW_TX + "('{X}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
-    ("transactions no token inserts", "no_token", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
+    # Clients never write ledger rows (issue 10): no INSERT grant, whatever the row.
+    ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 500, 0, 500)", DENIED),
+    ("transactions insert pending deposit, no project", "stranger", NEW_TX + "('{X}', null, 'deposit', 'pending', 5, 0, 5)", DENIED),
+    ("transactions insert pending withdrawal", "counterparty", NEW_TX + "('{S}', null, 'withdrawal', 'pending', 5, 0, 5)", DENIED),
+    ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", DENIED),
+    ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert for another user", "creator", NEW_TX + "('{S}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert on a stranger's project", "stranger", NEW_TX + "('{X}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
+    ("transactions no token inserts", "no_token", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
     ("transactions anon inserts", "anon", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
     (
         "transactions insert with gateway id",
@@ -275,6 +277,6 @@ def test_every_policy_is_for_authenticated_only(db):
         "milestones_update_creator",
         "milestones_delete_creator",
         "transactions_select_own",
-        "transactions_insert_own",
     }
+    assert "transactions_insert_own" not in {name for _, name, _ in rows}
     assert all(roles == ["authenticated"] for _, _, roles in rows)
