@@ -46,6 +46,9 @@ class MilestoneFactory(factory.django.DjangoModelFactory):
 class PricedProjectFactory(ProjectFactory):
     """A draft project with one milestone worth its whole price, so something is owed for it."""
 
+    class Meta:
+        skip_postgeneration_save = True
+
     milestone = factory.RelatedFactory(
         MilestoneFactory, factory_related_name="project", order_index=0,
         amount=factory.LazyAttribute(lambda m: m.project.total_amount),
