@@ -46,6 +46,15 @@ def available_balance(user_id, currency: str) -> Decimal:
         return cursor.fetchone()[0]
 
 
+def public_emails(user_ids) -> dict:
+    """The e-mails of those of ``user_ids`` the caller (``auth.uid()``) may see: their own and
+    their counterparties', from the ``public_profiles`` view (migration 0012) — ``users`` itself
+    shows a client their own row only."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, email FROM public_profiles WHERE id = ANY(%s::uuid[])", [list(user_ids)])
+        return dict(cursor.fetchall())
+
+
 def projects_for(user) -> QuerySet[Project]:
     return Project.objects.filter(Q(creator=user) | Q(buyer=user) | Q(seller=user))
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 
 from escrow.models import Milestone, Project, Transaction, TransactionType, User
+from escrow.services.funding import amount_owed
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -42,16 +43,35 @@ class MilestoneFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("project.currency")
 
 
+class PricedProjectFactory(ProjectFactory):
+    """A draft project with one milestone worth its whole price, so something is owed for it."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    milestone = factory.RelatedFactory(
+        MilestoneFactory, factory_related_name="project", order_index=0,
+        amount=factory.LazyAttribute(lambda m: m.project.total_amount),
+    )
+
+
+def _default_amount(row) -> Decimal:
+    # The database holds a deposit on a project to exactly what is owed for it (migration 0011).
+    if row.transaction_type == TransactionType.DEPOSIT and row.project is not None:
+        return amount_owed(row.project)
+    return Decimal("1000.00")
+
+
 class TransactionFactory(factory.django.DjangoModelFactory):
-    """A pending deposit by the project's buyer."""
+    """A pending deposit by the project's buyer, for what is owed."""
 
     class Meta:
         model = Transaction
 
-    project = factory.SubFactory(ProjectFactory)
+    project = factory.SubFactory(PricedProjectFactory)
     user = factory.SelfAttribute("project.buyer")
     transaction_type = TransactionType.DEPOSIT
-    amount = Decimal("1000.00")
+    amount = factory.LazyAttribute(_default_amount)
     fee = Decimal("0.00")
     net_amount = factory.LazyAttribute(lambda t: t.amount - t.fee)
     currency = factory.SelfAttribute("project.currency")

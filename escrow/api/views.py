@@ -26,7 +26,7 @@ from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStat
 from escrow.money import decimals
 from escrow.payments import contract, gateway
 from escrow.payments.fincra import FincraError, Rejected
-from escrow.selectors import available_balances, projects_for, projects_held, transactions_for
+from escrow.selectors import available_balances, projects_for, projects_held, public_emails, transactions_for
 
 ERROR = s.error_shape()
 PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
@@ -126,12 +126,16 @@ class MeView(EscrowAPIView):
 
 def page_context(request, projects) -> dict:
     """What a page of projects shows besides its rows — the parties' e-mails and the amounts
-    held — each in one query for the whole page. (Per row, RLS on ``users`` and ``transactions``
-    would run for every project of the user before the page is cut.)"""
+    held — each in one query for the whole page. (Per row, RLS on ``transactions`` and the
+    public profiles would run for every project of the user before the page is cut.)
+
+    Parties' e-mails come from the public profiles: under RLS a client reads only its own
+    ``users`` row. With API_RLS off (the benchmark's switch) the owner reads ``users`` directly."""
     ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
     return {
         "request": request,
-        "emails": dict(User.objects.filter(pk__in=ids).values_list("pk", "email")),
+        "emails": (public_emails(ids) if django_settings.API_RLS
+                   else dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))),
         "held": projects_held([p.pk for p in projects]),
     }
 

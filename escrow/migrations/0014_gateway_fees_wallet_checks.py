@@ -30,7 +30,7 @@ def revoke_operators(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escrow", "0010_party_pair_indexes")]
+    dependencies = [("escrow", "0012_active_users_public_profiles")]
 
     operations = [
         migrations.CreateModel(

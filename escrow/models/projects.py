@@ -55,7 +55,7 @@ class Project(TimestampedModel):
         indexes = [
             models.Index(fields=["status"], name="projects_status_idx"),
             models.Index(fields=["created_at"], name="projects_created_at_idx"),
-            # The users_select_counterparty policy probes these, both ways round.
+            # escrow_private.public_profiles() (migration 0012) probes these, both ways round.
             models.Index(fields=["buyer", "seller"], name="projects_buyer_seller_idx"),
             models.Index(fields=["seller", "buyer"], name="projects_seller_buyer_idx"),
         ]

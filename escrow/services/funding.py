@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from escrow.commission import milestone_quote
 from escrow.errors import InvalidTransition
-from escrow.models import Milestone, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
+from escrow.models import (
+    EscrowEvent,
+    Milestone,
+    Project,
+    ProjectStatus,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+    User,
+)
 from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
 from escrow.services.locks import lock_project, lock_transaction
@@ -35,14 +44,20 @@ def project_fund_start(*, project: Project, actor: User) -> Transaction:
     require(PROJECT_TRANSITIONS, "fund", state=project.status, roles=roles)
     if not project.terms_accepted_at:
         raise InvalidTransition("The counterparty has not accepted the terms yet.")
+    owed = amount_owed(project)
+    # Only a deposit this service created is reused: its "fund" event names it (the audit trail is
+    # append-only and written by the services alone), and it is the buyer's, for what is owed.
+    created_here = [event.get("deposit") for event in EscrowEvent.objects.filter(
+        project=project, action="fund").values_list("data", flat=True)]
     waiting = Transaction.objects.filter(
         project=project, transaction_type=TransactionType.DEPOSIT,
         status__in=[TransactionStatus.PENDING, TransactionStatus.PROCESSING],
+        pk__in=[pk for pk in created_here if pk], user_id=project.buyer_id, currency=project.currency, amount=owed,
     ).first()
     if waiting:
         return waiting
     deposit = append_entry(
-        transaction_type=TransactionType.DEPOSIT, user_id=project.buyer_id, amount=amount_owed(project),
+        transaction_type=TransactionType.DEPOSIT, user_id=project.buyer_id, amount=owed,
         currency=project.currency, project=project, status=TransactionStatus.PENDING,
         description=f"Escrow funding of {project.title}",
     )

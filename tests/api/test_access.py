@@ -123,3 +123,18 @@ def test_transitions_not_allowed_say_why(db):
         "message": "Cannot approve a milestone that is pending (allowed from: completed).",
         "fields": {},
     }
+
+
+@pytest.mark.parametrize("who", ["buyer", "seller"])
+def test_each_party_sees_the_others_email_and_nothing_private(db, who):
+    """Under RLS a client reads only its own users row; the parties' e-mails come from the public
+    profiles, and the API shows nothing of a counterparty beyond them."""
+    project = builders.delivered()
+    project.seller.phone_number, project.seller.bio = "+254700000002", "private"
+    project.seller.save(update_fields=["phone_number", "bio"])
+    client = client_for(getattr(project, who))
+    for body in (client.get(f"/api/v1/projects/{project.pk}/").json(),
+                 client.get("/api/v1/projects/").json()["results"][0]):
+        assert (body["buyer_email"], body["seller_email"], body["creator_email"]) == (
+            project.buyer.email, project.seller.email, project.creator.email)
+        assert "+254700000002" not in str(body) and "private" not in str(body)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from escrow.models import MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
+from tests import builders
 from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
 
 NEW_EVENT = (
@@ -102,8 +103,9 @@ def test_check_constraint_refuses_bad_row(rows, name):
 
 def test_valid_rows_pass_every_check(rows):
     """The factories' rows, and a full valid lifecycle state, satisfy all constraints."""
+    rows = builders.funded(amounts=("1000.00",))  # a project is funded only through the services (0011)
     rows.status = ProjectStatus.COMPLETED
-    rows.terms_accepted_at = rows.completed_at = timezone.now()
+    rows.completed_at = timezone.now()
     rows.save()
     milestone = rows.milestones.get()
     milestone.status, milestone.approved_at = MilestoneStatus.APPROVED, timezone.now()

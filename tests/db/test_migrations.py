@@ -31,7 +31,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
     with server.connect(fresh_database) as conn:
         server.manage(url, "migrate", "--noinput")
         head = state(conn)
-        assert head["api_tables"] == 5 and head["policies"] == 14
+        assert head["api_tables"] == 5 and head["policies"] == 12
         # The roles already exist on this server (other databases use them); auth.uid() did not.
         assert head["auth_uid"] == SHIM_MARK and head["roles"] == 3
 
@@ -39,6 +39,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
         zero = state(conn)
         assert zero["api_tables"] == 0 and zero["policies"] == 0
         assert zero["auth_uid"] is None and zero["auth_schema"] == 0  # what it created is gone
+        assert conn.execute("select count(*) from pg_namespace where nspname = 'escrow_private'").fetchone()[0] == 0
         assert zero["roles"] == 3  # roles it did not create here stay
 
         server.manage(url, "migrate", "--noinput")
@@ -122,10 +123,18 @@ def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
     with server.connect(database) as conn:
         assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
         assert conn.execute("select obj_description(%s, 'pg_proc')", [uid_oid]).fetchone()[0].startswith("Deprecated")
-        assert state(conn)["policies"] == 14
+        assert state(conn)["policies"] == 12
         assert conn.execute("select count(*) from pg_class where relname = 'django_session'").fetchone()[0] == 1
         assert exposed_tables(conn) == []
         assert conn.execute("select has_table_privilege('anon', 'projects', 'SELECT')").fetchone()[0] is False
+        # Despite Supabase's default grants: the public profiles are for signed-in users only, and
+        # the SECURITY DEFINER helpers RLS calls are not anon's.
+        assert conn.execute(
+            "select has_table_privilege('anon', 'public_profiles', 'SELECT, INSERT, UPDATE, DELETE'),"
+            " has_table_privilege('authenticated', 'public_profiles', 'INSERT, UPDATE, DELETE, TRUNCATE'),"
+            " has_table_privilege('authenticated', 'public_profiles', 'SELECT'),"
+            " has_function_privilege('anon', 'escrow_private.active_uid()', 'EXECUTE')"
+        ).fetchone() == (False, False, True, False)
         # The role can act as a client role: what the API does per request.
         with server.connect(database, user=role) as as_owner:
             as_owner.execute("begin")

@@ -2,24 +2,28 @@
 
 Each case runs one SQL statement in a transaction switched to ``anon`` or ``authenticated`` with
 transaction-local JWT claims (``escrow.db.rls.as_role``). The expectation is a row count (rows
-seen, or rows written), ``DENIED`` (no privilege: the grant is missing) or ``POLICY`` (the row
-violates a policy's WITH CHECK). A write that is refused or touches no row must leave all four
-tables exactly as they were; a write that is allowed must change them.
+seen, or rows written), ``DENIED`` (no privilege: the grant is missing), ``POLICY`` (the row
+violates a policy's WITH CHECK) or ``READ_ONLY`` (a write to the view ``public_profiles``). A
+write that is refused or touches no row must leave all four tables exactly as they were; a write
+that is allowed must change them.
 """
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from escrow.db.rls import as_role
-from escrow.models import ProjectStatus, TransactionStatus, TransactionType
+from escrow.models import ActorKind, EscrowEvent, ProjectStatus, TransactionStatus, TransactionType, User
 from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory, UserFactory
 
 DENIED = "permission denied"
 POLICY = "row-level security policy"
+READ_ONLY = 'view "public_profiles"'  # not updatable: refused before any privilege is checked
+SQLSTATES = {DENIED: "42501", POLICY: "42501", READ_ONLY: "55000"}  # insufficient_privilege; not in prerequisite state
 
 
 @dataclass
@@ -45,6 +49,8 @@ def world(db) -> World:
         completed_at=timezone.now(),
     )
     own_deposit = TransactionFactory(project=None, user=stranger, amount=Decimal("5.00"), currency="USD")
+    EscrowEvent.objects.create(actor=buyer, actor_kind=ActorKind.USER, action="propose", project=active,
+                               from_state=ProjectStatus.DRAFT, to_state=ProjectStatus.PENDING)
     return World(
         ids={
             "B": str(buyer.id),
@@ -78,8 +84,16 @@ NEW_TX = "insert into transactions (user_id, project_id, transaction_type, statu
 CASES = [
     # --- users: read own row and co-parties' public columns; update own profile columns only ---
     ("users read own", "creator", "select id from users where id = '{B}'", 1),
-    ("users read counterparty", "creator", "select id from users where id = '{S}'", 1),
-    ("users read counterparty from seller side", "counterparty", "select id from users where id = '{B}'", 1),
+    # A counterparty's row is not readable at all: phone, bio and flags are the owner's (issue 10).
+    ("users read counterparty", "creator", "select id from users where id = '{S}'", 0),
+    ("users read counterparty from seller side", "counterparty", "select id from users where id = '{B}'", 0),
+    (
+        "users read counterparty's private columns",
+        "creator",
+        "select phone_number, bio, is_verified, is_active from users where id = '{S}'",
+        0,
+    ),
+    ("users read own private columns", "creator", "select phone_number, bio, is_verified from users where id = '{B}'", 1),
     ("users stranger reads a party", "stranger", "select id from users where id = '{B}'", 0),
     ("users stranger reads all", "stranger", "select id from users", 1),
     ("users no token reads all", "no_token", "select id from users", 0),
@@ -107,6 +121,16 @@ CASES = [
     ("users insert", "creator", "insert into users (email) values ('new@example.com')", DENIED),
     ("users delete own", "creator", "delete from users where id = '{B}'", DENIED),
     ("users anon deletes", "anon", "delete from users", DENIED),
+    # --- public_profiles: id, e-mail and full name of oneself and of counterparties, read-only ---
+    ("profiles creator reads", "creator", "select id, email, full_name from public_profiles", 2),
+    ("profiles counterparty reads creator", "counterparty", "select email from public_profiles where id = '{B}'", 1),
+    ("profiles stranger reads", "stranger", "select id from public_profiles", 1),
+    ("profiles stranger reads a party", "stranger", "select id from public_profiles where id = '{B}'", 0),
+    ("profiles no token reads", "no_token", "select id from public_profiles", 0),
+    ("profiles anon reads", "anon", "select id from public_profiles", DENIED),
+    ("profiles update", "creator", "update public_profiles set full_name = 'Evil' where id = '{S}'", READ_ONLY),
+    ("profiles insert", "creator", "insert into public_profiles (id, email) values ('{X}', 'x@example.com')", READ_ONLY),
+    ("profiles delete", "creator", "delete from public_profiles where id = '{S}'", READ_ONLY),
     # --- projects: read if involved; creator inserts drafts, edits and deletes while draft ---
     ("projects creator reads", "creator", "select id from projects", 2),
     ("projects counterparty reads", "counterparty", "select id from projects", 2),
@@ -171,21 +195,23 @@ CASES = [
     ("milestones stranger deletes", "stranger", "delete from milestones where id = '{M}'", 0),
     ("milestones creator deletes funded", "creator", "delete from milestones where id = '{MA}'", 0),
     ("milestones anon deletes", "anon", "delete from milestones", DENIED),
-    # --- transactions: read own or a project's you are party to; insert pending deposit/withdrawal ---
+    # --- transactions: read own or a project's you are party to; never written by a client ---
     ("transactions creator reads", "creator", "select id from transactions", 2),
     ("transactions counterparty reads project rows", "counterparty", "select id from transactions", 2),
     ("transactions stranger reads", "stranger", "select id from transactions", 1),
     ("transactions stranger reads a project row", "stranger", "select id from transactions where id = '{TB}'", 0),
     ("transactions no token reads", "no_token", "select id from transactions", 0),
     ("transactions anon reads", "anon", "select id from transactions", DENIED),
-    ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", 1),
-    ("transactions insert pending deposit, no project", "stranger", NEW_TX + "('{X}', null, 'deposit', 'pending', 5, 0, 5)", 1),
-    ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", POLICY),
-    ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert for another user", "creator", NEW_TX + "('{S}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
-    ("transactions insert on a stranger's project", "stranger", NEW_TX + "('{X}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
-    ("transactions no token inserts", "no_token", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", POLICY),
+    # Clients never write ledger rows (issue 10): no INSERT grant, whatever the row.
+    ("transactions insert pending deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 500, 0, 500)", DENIED),
+    ("transactions insert pending deposit, no project", "stranger", NEW_TX + "('{X}', null, 'deposit', 'pending', 5, 0, 5)", DENIED),
+    ("transactions insert pending withdrawal", "counterparty", NEW_TX + "('{S}', null, 'withdrawal', 'pending', 5, 0, 5)", DENIED),
+    ("transactions insert completed deposit", "creator", NEW_TX + "('{B}', '{P}', 'deposit', 'completed', 10, 0, 10)", DENIED),
+    ("transactions insert escrow_release", "creator", NEW_TX + "('{B}', '{A}', 'escrow_release', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert commission", "creator", NEW_TX + "('{B}', '{A}', 'commission', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert for another user", "creator", NEW_TX + "('{S}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
+    ("transactions insert on a stranger's project", "stranger", NEW_TX + "('{X}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
+    ("transactions no token inserts", "no_token", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
     ("transactions anon inserts", "anon", NEW_TX + "('{B}', '{P}', 'deposit', 'pending', 10, 0, 10)", DENIED),
     (
         "transactions insert with gateway id",
@@ -227,13 +253,83 @@ def test_rls_matrix(world, case, caller, sql, expected):
     else:
         with pytest.raises(DatabaseError) as refused:
             run_as(caller, sql, world)
-        assert refused.value.__cause__.sqlstate == "42501"  # insufficient_privilege
+        assert refused.value.__cause__.sqlstate == SQLSTATES[expected]
         assert expected in str(refused.value)
     is_write = not sql.lstrip().startswith("select")
-    if is_write and expected not in (0, DENIED, POLICY):
+    if is_write and expected not in (0, DENIED, POLICY, READ_ONLY):
         assert snapshot() != before, "an allowed write changed nothing"
     else:
         assert snapshot() == before, "a refused or empty statement changed data"
+
+
+# Every policy refuses a deactivated user (issue 10). Each statement reaches rows for the creator
+# while active; once the creator is deactivated, the same token reads and changes nothing.
+DEACTIVATED_CASES = [
+    ("users read own", "select id from users where id = '{B}'", 1),
+    ("users update own", "update users set full_name = 'New' where id = '{B}'", 1),
+    ("public_profiles read", "select id from public_profiles", 2),
+    ("projects read", "select id from projects", 2),
+    ("projects insert", NEW_PROJECT + "('Mine', 10, '{B}', '{B}', null, 'draft')", 1),
+    ("projects update", "update projects set title = 'Edited' where id = '{P}'", 1),
+    ("projects delete", "delete from projects where id = '{P}'", 1),
+    ("milestones read", "select id from milestones", 2),
+    ("milestones insert", NEW_MILESTONE + "('{P}', 'Extra', 10, 5)", 1),
+    ("milestones update", "update milestones set title = 'Edited' where id = '{M}'", 1),
+    ("milestones delete", "delete from milestones where id = '{M}'", 1),
+    ("transactions read", "select id from transactions", 2),
+    ("escrow_events read", "select id from escrow_events", 1),
+]
+
+
+@pytest.mark.parametrize(("case", "sql", "when_active"), DEACTIVATED_CASES, ids=[c[0] for c in DEACTIVATED_CASES])
+def test_a_deactivated_user_reaches_nothing(world, case, sql, when_active):
+    with transaction.atomic():
+        assert run_as("creator", sql, world) == when_active
+        transaction.set_rollback(True)
+    User.objects.filter(pk=world.ids["B"]).update(is_active=False)
+    before = snapshot()
+    if sql.startswith("insert"):
+        with pytest.raises(DatabaseError) as refused:
+            run_as("creator", sql, world)
+        assert POLICY in str(refused.value)
+    else:
+        assert run_as("creator", sql, world) == 0
+    assert snapshot() == before, "a deactivated user changed data"
+
+
+def test_a_counterparty_sees_the_public_profile_only(world):
+    """id, e-mail and full name, as the owner stores them; no column more."""
+    User.objects.filter(pk=world.ids["S"]).update(phone_number="+254700000001", bio="private", is_verified=True)
+    seller = User.objects.get(pk=world.ids["S"])
+    with as_role("authenticated", world.ids["B"]), connection.cursor() as cursor:
+        cursor.execute("select * from public_profiles where id = %s", [world.ids["S"]])
+        assert [column.name for column in cursor.description] == ["id", "email", "full_name"]
+        assert cursor.fetchall() == [(seller.id, seller.email, seller.full_name)]
+    with pytest.raises(DatabaseError) as refused, as_role("authenticated", world.ids["B"]):
+        with connection.cursor() as cursor:
+            cursor.execute("select phone_number from public_profiles")
+    assert refused.value.__cause__.sqlstate == "42703"  # undefined_column
+
+
+@pytest.mark.parametrize("table", ["users", "projects", "milestones", "transactions", "escrow_events", "public_profiles"])
+def test_the_active_caller_is_looked_up_once_per_statement_not_per_row(world, table):
+    """Every call of escrow_private.active_uid() in the plan is an InitPlan: run at most once."""
+    with as_role("authenticated", world.ids["B"]), connection.cursor() as cursor:
+        cursor.execute(f"explain (verbose, format json) select id from {table}")
+        plan = cursor.fetchone()[0][0]["Plan"]
+    calls = []
+
+    def walk(node, relationship):
+        text = json.dumps({k: v for k, v in node.items() if k != "Plans"})
+        if "active_uid" in text:
+            calls.append((relationship, node.get("Node Type")))
+        for child in node.get("Plans", []):
+            walk(child, child.get("Parent Relationship"))
+
+    walk(plan, None)
+    if table != "public_profiles":  # the view calls it inside its function, once
+        assert calls, "no policy asks for the active caller"
+    assert all(call == ("InitPlan", "Result") for call in calls), calls
 
 
 def test_role_switch_is_transaction_local(world):
@@ -275,6 +371,6 @@ def test_every_policy_is_for_authenticated_only(db):
         "milestones_update_creator",
         "milestones_delete_creator",
         "transactions_select_own",
-        "transactions_insert_own",
     }
+    assert "transactions_insert_own" not in {name for _, name, _ in rows}
     assert all(roles == ["authenticated"] for _, _, roles in rows)
