@@ -60,6 +60,7 @@ VIOLATIONS = {
     "transactions_chk_net_amount": ("transactions", new_transaction(net_amount="11")),
     "transactions_chk_currency_format": ("transactions", new_transaction(currency="'123'")),
     "transactions_chk_completed_at": ("transactions", new_transaction(status="'completed'")),
+    "transactions_chk_gateway_fee": ("transactions", "gateway_fee = -1"),
 }
 
 
