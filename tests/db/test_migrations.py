@@ -1,6 +1,5 @@
 """Migrations: clean, reversible, and safe on a database shaped like Supabase's."""
 
-
 import pytest
 from django.core.management import call_command
 
