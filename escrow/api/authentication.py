@@ -36,14 +36,16 @@ def _user_for(claims: dict, *, create: bool) -> User | None:
     user = User.objects.filter(pk=user_id).first()
     if user is not None or not create:
         return user
-    # First request of a Supabase user: their users row, with Supabase's id. Never privileged.
+    # First request of a Supabase user whose row Supabase Auth's trigger (migration 0012) did not
+    # make: a database without auth.users, or an e-mail another account has (not linked, see
+    # docs/rls.md). Their users row, with Supabase's id and the trigger's rules. Never privileged.
     email = str(claims.get("email") or "").strip().lower()
     if "@" not in email:
         raise AuthenticationFailed("A Supabase token without an e-mail cannot create a user.")
     try:
         with transaction.atomic():
             metadata = claims.get("user_metadata")
-            full_name = str(metadata.get("full_name") or "") if isinstance(metadata, dict) else ""
+            full_name = str(metadata.get("full_name") or metadata.get("name") or "") if isinstance(metadata, dict) else ""
             user = User(id=user_id, email=email, full_name=full_name[:255])
             user.set_unusable_password()
             user.save(force_insert=True)

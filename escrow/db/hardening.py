@@ -5,7 +5,9 @@ On Supabase, default privileges grant every new table in ``public`` to ``anon`` 
 through PostgREST with the public anon key. After every ``migrate`` this closes each table of the
 current schema that has no RLS policy (Django's own, and any created by a later migration):
 no privileges for those roles, and RLS enabled with no policy as a second lock. It also stops the
-migrating role's default privileges from handing new tables to them.
+migrating role's default privileges from handing new tables to them, while escrow is migrated:
+migration 0012 records what those default privileges were, and ``migrate escrow zero`` gives
+them back (so, with no record, they are left alone).
 
 The table owner bypasses RLS (without FORCE), so Django itself is unaffected.
 """
@@ -17,6 +19,8 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 CLIENT_ROLES = ("anon", "authenticated")
+# Written by migration 0012: the default privileges found before the hardening changed them.
+DEFAULT_PRIVILEGES_RECORD = "escrow_found_default_privileges"
 
 # Tables and sequences of the current schema owned by the migrating role. Tables with a policy
 # are the API tables, whose grants their own migration sets precisely.
@@ -50,9 +54,11 @@ def close_unprotected_tables(*, using: str = "default", **kwargs) -> list[str]:
             cursor.execute(f"REVOKE ALL ON TABLE {quoted} FROM {grantees}")
             cursor.execute(f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY")
             closed.append(name)
-        for objects in ("TABLES", "SEQUENCES"):
-            cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {connection.ops.quote_name(_schema(cursor))} "
-                           f"REVOKE ALL ON {objects} FROM {grantees}")
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT_PRIVILEGES_RECORD])
+        if cursor.fetchone()[0]:
+            for objects in ("TABLES", "SEQUENCES"):
+                cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {connection.ops.quote_name(_schema(cursor))} "
+                               f"REVOKE ALL ON {objects} FROM {grantees}")
     logger.debug("closed to %s: %s", grantees, ", ".join(closed))
     return closed
 

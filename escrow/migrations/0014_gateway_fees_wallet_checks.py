@@ -30,7 +30,7 @@ def revoke_operators(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escrow", "0012_active_users_public_profiles")]
+    dependencies = [("escrow", "0013_supabase_auth_link")]
 
     operations = [
         migrations.CreateModel(

@@ -194,6 +194,14 @@ def test_a_legacy_hs256_supabase_token(supabase):
     assert me(forged).status_code == 401
 
 
+def test_a_new_supabase_user_gets_its_name_as_supabase_auth_s_trigger_does(supabase):
+    """OAuth providers put the name in user_metadata.name; migration 0012's trigger reads both."""
+    sub = str(uuid.uuid4())
+    token = supabase.token("key-1", sub=sub, user_metadata={"name": "Ada Obi"})
+    assert me(token).status_code == 200
+    assert User.objects.get(pk=sub).full_name == "Ada Obi"
+
+
 def test_login_and_registration_are_throttled(db, settings):
     settings.AUTH_THROTTLE_RATE = "3/min"
     cache.clear()

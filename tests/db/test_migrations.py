@@ -1,7 +1,5 @@
 """Migrations: clean, reversible, and safe on a database shaped like Supabase's."""
 
-import secrets
-
 import pytest
 from django.core.management import call_command
 
@@ -17,11 +15,15 @@ def state(conn) -> dict:
     """What the migrations put in a database, read through a plain connection."""
     one = lambda sql, *args: conn.execute(sql, args).fetchone()[0]  # noqa: E731
     return {
-        "api_tables": one("select count(*) from pg_class where relname = any(%s) and relkind = 'r'", list(API_TABLES)),
+        "api_tables": one("select count(*) from pg_class where relname = any(%s) and relkind = 'r'"
+                          " and relnamespace = 'public'::regnamespace", list(API_TABLES)),
         "policies": one("select count(*) from pg_policies where tablename = any(%s)", list(API_TABLES)),
         "auth_uid": one("select obj_description(to_regprocedure('auth.uid()'), 'pg_proc')"),
         "auth_schema": one("select count(*) from pg_namespace where nspname = 'auth'"),
         "roles": one("select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')"),
+        # Migration 0012's link to Supabase Auth: only where auth.users exists.
+        "auth_link": one("select count(*) from pg_proc where proname in"
+                         " ('escrow_auth_user_sync', 'escrow_auth_users_sync', 'escrow_users_guard_supabase_email')"),
     }
 
 
@@ -34,6 +36,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
         assert head["api_tables"] == 5 and head["policies"] == 12
         # The roles already exist on this server (other databases use them); auth.uid() did not.
         assert head["auth_uid"] == SHIM_MARK and head["roles"] == 3
+        assert head["auth_link"] == 0  # no auth.users here: 0012 does nothing
 
         server.manage(url, "migrate", "escrow", "zero", "--noinput")
         zero = state(conn)
@@ -45,7 +48,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
         server.manage(url, "migrate", "--noinput")
         assert state(conn) == head
         shown = server.manage(url, "showmigrations", "escrow").stdout
-        assert "[X] 0002_constraints_rls" in shown
+        assert "[X] 0002_constraints_rls" in shown and "[X] 0013_supabase_auth_link" in shown
 
 
 @pytest.mark.slow
@@ -57,48 +60,6 @@ def test_roll_back_one_migration_keeps_the_tables(server, fresh_database):
         rolled_back = state(conn)
         constraints = conn.execute("select count(*) from pg_constraint where conname like '%%\\_chk\\_%%'").fetchone()[0]
     assert rolled_back["api_tables"] == 4 and rolled_back["policies"] == 0 and constraints == 0
-
-
-SUPABASE_UID = """
-create function auth.uid() returns uuid language sql stable as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.sub', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-  )::uuid
-$$
-"""
-
-
-@pytest.fixture
-def supabase_database(server, fresh_database):
-    """A database shaped like a Supabase project, and its non-superuser ``postgres``-like role."""
-    role = f"supabase_postgres_{secrets.token_hex(3)}"
-    with server.connect() as conn:
-        for name in ("anon", "authenticated", "service_role"):
-            if not conn.execute("select 1 from pg_roles where rolname = %s", [name]).fetchone():
-                conn.execute(f"create role {name} nologin noinherit")
-        conn.execute(f"create role {role} login createrole bypassrls nosuperuser")
-        conn.execute(f"grant anon, authenticated, service_role to {role} with admin option")
-        conn.execute(f'alter database "{fresh_database}" owner to {role}')
-    with server.connect(fresh_database) as conn:
-        conn.execute("create schema auth")
-        conn.execute(SUPABASE_UID)
-        conn.execute("comment on function auth.uid() is 'Deprecated. Use auth.jwt() -> ''sub'' instead.'")
-        conn.execute("grant usage on schema auth to anon, authenticated, service_role")
-        # As Supabase does: every table the postgres role creates is granted to the client roles.
-        conn.execute(
-            f"alter default privileges for role {role} in schema public"
-            " grant all on tables to anon, authenticated, service_role"
-        )
-        conn.execute(
-            f"alter default privileges for role {role} in schema public"
-            " grant all on sequences to anon, authenticated, service_role"
-        )
-        uid_oid = conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0]
-    yield fresh_database, role, uid_oid
-    with server.connect() as conn:
-        conn.execute(f'drop database if exists "{fresh_database}" with (force)')
-        conn.execute(f"drop role if exists {role}")
 
 
 def exposed_tables(conn) -> list[tuple[str, str]]:
@@ -162,3 +123,36 @@ def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
         assert zero["api_tables"] == 0
         assert zero["auth_schema"] == 1 and zero["roles"] == 3  # Supabase's objects stay
         assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
+
+
+def default_privileges(conn) -> dict:
+    """Every default privilege of the database and the grants on its schemas, order aside."""
+    sorted_acl = "array(select x::text from unnest(coalesce({}, '{{}}')) x order by 1)"
+    return {
+        "default_acl": conn.execute(
+            "select pg_get_userbyid(defaclrole), defaclnamespace::regnamespace::text, defaclobjtype::text,"
+            f" {sorted_acl.format('defaclacl')} from pg_default_acl order by 1, 2, 3"
+        ).fetchall(),
+        "schemas": conn.execute(
+            f"select nspname, {sorted_acl.format('nspacl')} from pg_namespace"
+            " where nspname in ('public', 'auth') order by 1"
+        ).fetchall(),
+    }
+
+
+@pytest.mark.slow
+def test_migrate_escrow_zero_gives_supabase_its_default_privileges_back(server, supabase_project):
+    url = server.url(supabase_project.database, user=supabase_project.role)
+    with server.connect(supabase_project.database) as conn:
+        found = default_privileges(conn)
+        assert any("anon=" in item for acl in found["default_acl"] for item in acl[3])
+
+        server.manage(url, "migrate", "--noinput")
+        # Migrated: tables the migrating role creates are no longer handed to anon and authenticated.
+        assert default_privileges(conn) != found
+
+        server.manage(url, "migrate", "escrow", "zero", "--noinput")
+        assert default_privileges(conn) == found
+        server.manage(url, "migrate", "--noinput")
+        server.manage(url, "migrate", "escrow", "zero", "--noinput")
+        assert default_privileges(conn) == found
