@@ -10,6 +10,11 @@ migration 0012 records what those default privileges were, and ``migrate escrow 
 them back (so, with no record, they are left alone).
 
 The table owner bypasses RLS (without FORCE), so Django itself is unaffected.
+
+The job queue's functions (procrastinate's, created by its own migrations in the same schema) get
+the same treatment: Supabase's PostgREST exposes every function of ``public`` as ``/rpc/...``, so
+the client roles lose EXECUTE on them, and each gets a fixed ``search_path`` (Supabase's linter:
+``function_search_path_mutable``). The worker connects as the owner and is unaffected.
 """
 
 import logging
@@ -35,6 +40,18 @@ ORDER BY c.relname
 """
 
 
+# The job queue's functions, owned by the migrating role, whose search_path is not fixed yet.
+JOB_QUEUE_FUNCTIONS = """
+SELECT p.oid::regprocedure::text, p.proconfig IS NULL OR NOT EXISTS (
+           SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%%')
+FROM pg_proc p
+WHERE p.pronamespace = current_schema()::regnamespace
+  AND p.proname LIKE 'procrastinate\\_%%'
+  AND pg_get_userbyid(p.proowner) = current_user
+ORDER BY 1
+"""
+
+
 def close_unprotected_tables(*, using: str = "default", **kwargs) -> list[str]:
     """Revoke client roles from every table without policies; return the tables closed."""
     connection = connections[using]
@@ -54,11 +71,16 @@ def close_unprotected_tables(*, using: str = "default", **kwargs) -> list[str]:
             cursor.execute(f"REVOKE ALL ON TABLE {quoted} FROM {grantees}")
             cursor.execute(f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY")
             closed.append(name)
+        schema = connection.ops.quote_name(_schema(cursor))
+        cursor.execute(JOB_QUEUE_FUNCTIONS)
+        for signature, path_mutable in cursor.fetchall():
+            cursor.execute(f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC, {grantees}")
+            if path_mutable:
+                cursor.execute(f"ALTER FUNCTION {signature} SET search_path = {schema}, pg_temp")
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT_PRIVILEGES_RECORD])
         if cursor.fetchone()[0]:
             for objects in ("TABLES", "SEQUENCES"):
-                cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {connection.ops.quote_name(_schema(cursor))} "
-                               f"REVOKE ALL ON {objects} FROM {grantees}")
+                cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON {objects} FROM {grantees}")
     logger.debug("closed to %s: %s", grantees, ", ".join(closed))
     return closed
 

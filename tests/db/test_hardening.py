@@ -66,3 +66,23 @@ def test_a_table_created_later_is_closed(db):
     # API tables keep their precise grants.
     assert privileges("projects")["authenticated"] is True
     assert privileges("projects")["anon"] is False
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_the_job_queue_is_out_of_reach_of_client_roles(db, role):
+    """PostgREST would expose procrastinate's functions as /rpc/...: clients can neither call them
+    nor read the jobs (a payout job names the withdrawal it pays)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE has_function_privilege(%s, p.oid, 'EXECUTE'))"
+            " FROM pg_proc p WHERE p.proname LIKE 'procrastinate\\_%%'", [role])
+        functions, callable_ = cursor.fetchone()
+    assert functions > 10 and callable_ == 0
+    with pytest.raises(DatabaseError, match="permission denied"):
+        with as_role(role, None):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT procrastinate_defer_jobs_v1(ARRAY[]::procrastinate_job_to_defer_v1[])")
+    with pytest.raises(DatabaseError, match="permission denied"):
+        with as_role(role, None):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM procrastinate_jobs")
