@@ -180,6 +180,8 @@ JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 36
 SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")
 SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default="")
 SUPABASE_JWKS_CACHE_SECONDS = min(env.int("SUPABASE_JWKS_CACHE_SECONDS", default=600), 600)
+# Supabase's anonymous sign-ins (is_anonymous: true) are refused unless this is on.
+SUPABASE_ALLOW_ANONYMOUS = env.bool("SUPABASE_ALLOW_ANONYMOUS", default=False)
 
 # Every authenticated API request runs as the `authenticated` role under RLS. Turning it off
 # exists only for `make bench` to measure what RLS costs; never in production.
