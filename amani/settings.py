@@ -8,6 +8,7 @@ are the point.
 """
 
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "escrow",
 ]
 
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 (escrow.logins.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "amani.urls"
@@ -106,6 +110,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "escrow.User"
+# django-axes first: a locked-out account or address is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -167,8 +176,30 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is not
+# believed and the client is the connection's address (escrow/logins.py).
+TRUSTED_PROXY_COUNT = max(env.int("TRUSTED_PROXY_COUNT", default=0), 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # any DRF throttle other than ours
+
 # Login, refresh and registration attempts per client address (in the shared cache).
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
+
+# Failed logins (API token endpoint and operator console), django-axes on the database: after
+# AUTH_LOCKOUT_FAILURES wrong passwords for one account, or from one address, further attempts are
+# refused (429) without checking the password until AUTH_LOCKOUT_MINUTES after the last failure.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = max(env.int("AUTH_LOCKOUT_FAILURES", default=10), 1)
+AXES_COOLOFF_TIME = timedelta(minutes=max(env.int("AUTH_LOCKOUT_MINUTES", default=15), 1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one reaching the limit locks
+AXES_USERNAME_FORM_FIELD = "username"  # the admin form's field, and what our token view passes
+AXES_USERNAME_CALLABLE = "escrow.logins.attempted_account"
+AXES_CLIENT_IP_CALLABLE = "escrow.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "escrow.logins.lockout_response"
+# Attempts during a lockout are neither checked nor recorded, so the lockout ends on time and an
+# attacker cannot extend it forever; and a success does not wipe the counts (which would let anyone
+# with an account of their own reset the count of the address they spray from).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
 
 # Our own tokens (HS256). The signing key defaults to SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY

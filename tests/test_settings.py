@@ -9,7 +9,6 @@ import sys
 import pytest
 from django.conf import settings
 
-
 SETTINGS_ENV = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SECURE_HSTS_SECONDS",
                 "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "TRUSTED_PROXY_COUNT")
 
