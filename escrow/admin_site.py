@@ -23,8 +23,11 @@ class EscrowAdminSite(admin.AdminSite):
         # attempt at a time per address and per account, its failure committed before the next.
         if request.method != "POST":
             return super().login(request, extra_context)
-        with logins.login_attempt(request, request.POST.get("username")):
-            return super().login(request, extra_context)
+        try:
+            with logins.login_attempt(request, request.POST.get("username")):
+                return super().login(request, extra_context)
+        except logins.Busy:
+            return logins.refusal(request, "busy", logins.BUSY_MESSAGE, 1)
 
     def index(self, request, extra_context=None):
         user = request.user

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -33,6 +33,11 @@ from django.shortcuts import render
 LOCK_TIMEOUT_MS = 10_000
 
 LOCKED_OUT_MESSAGE = "Too many failed logins for this account or from this address. Try again in {minutes} minutes."
+BUSY_MESSAGE = "Too many login attempts at once for this account or from this address. Try again shortly."
+
+
+class Busy(Exception):
+    """Other attempts at the same account or from the same address held the lock too long."""
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -70,8 +75,13 @@ def one_at_a_time(*names: str) -> Iterator[None]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
-            for name in sorted(set(names)):
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+            try:
+                for name in sorted(set(names)):
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+            except OperationalError as error:
+                if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise Busy from error
+                raise
         yield
 
 
@@ -89,17 +99,21 @@ def lockout_minutes() -> int:
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials) -> HttpResponse:
     """Axes' AXES_LOCKOUT_CALLABLE: what a locked-out client sees (429)."""
-    message = LOCKED_OUT_MESSAGE.format(minutes=lockout_minutes())
+    if request.path.startswith("/api/") and original_response is not None and original_response.status_code == 429:
+        return original_response  # the token endpoint has answered in the API's shape already
+    return refusal(request, "locked_out", LOCKED_OUT_MESSAGE.format(minutes=lockout_minutes()),
+                   int(settings.AXES_COOLOFF_TIME.total_seconds()))
+
+
+def refusal(request: HttpRequest, code: str, message: str, retry_after: int) -> HttpResponse:
+    """A 429 in the API's error shape, or the console's login page saying why."""
     if request.path.startswith("/api/"):
-        # The token endpoint has answered in the API's own shape already (with Retry-After).
-        if original_response is not None and original_response.status_code == 429:
-            return original_response
-        response = JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}}, status=429)
+        response = JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=429)
     else:
         from django.contrib import admin
 
-        # Rendered here: the middleware's answer is not a view's, nothing would render a TemplateResponse.
+        # Rendered here: a middleware's answer is not a view's, nothing would render a TemplateResponse.
         response = render(request, "escrow/locked_out.html",
                           {**admin.site.each_context(request), "title": "Locked out", "message": message}, status=429)
-    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    response["Retry-After"] = str(retry_after)
     return response

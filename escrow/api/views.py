@@ -68,8 +68,11 @@ class AuthThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
     def allow_request(self, request, view) -> bool:
-        with logins.one_at_a_time(f"throttle:{self.get_cache_key(request, view)}"):
-            return super().allow_request(request, view)
+        try:
+            with logins.one_at_a_time(f"throttle:{self.get_cache_key(request, view)}"):
+                return super().allow_request(request, view)
+        except logins.Busy:
+            raise Throttled(wait=1, detail=logins.BUSY_MESSAGE) from None
 
 
 class LockedOut(Throttled):
@@ -110,8 +113,11 @@ class TokenView(CredentialsView):
         data = _valid(s.TokenRequestSerializer, request.data)
         # django-axes reads and marks the Django request (its middleware answers after the view).
         django_request = request._request
-        with logins.login_attempt(django_request, data["email"]):
-            user = authenticate(django_request, username=data["email"], password=data["password"])
+        try:
+            with logins.login_attempt(django_request, data["email"]):
+                user = authenticate(django_request, username=data["email"], password=data["password"])
+        except logins.Busy:
+            raise Throttled(wait=1, detail=logins.BUSY_MESSAGE) from None
         if getattr(django_request, "axes_locked_out", False):
             raise LockedOut(detail=logins.LOCKED_OUT_MESSAGE.format(minutes=logins.lockout_minutes()),
                             wait=django_settings.AXES_COOLOFF_TIME.total_seconds())

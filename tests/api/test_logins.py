@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from escrow import logins
 from tests.factories import UserFactory
 from tests.helpers import db_snapshot, race
 
@@ -83,6 +85,26 @@ def test_forty_parallel_refreshes_pass_the_rate_throttle_at_most_its_rate(commit
 
     assert not errors
     assert sorted(codes) == [401] * 10 + [429] * 30
+
+
+@pytest.mark.slow
+def test_an_attempt_that_waits_too_long_for_its_turn_is_a_429(committed_db, lockout, monkeypatch):
+    """Attempts at one account run one at a time; one that cannot get its turn is told to retry."""
+    monkeypatch.setattr(logins, "LOCK_TIMEOUT_MS", 200)
+    account(email="victim@example.com")
+    hold = "SELECT pg_advisory_{}(hashtextextended('login:account:victim@example.com', 0))"
+    with connection.cursor() as cursor:
+        cursor.execute(hold.format("lock"))  # another attempt at this account, taking its time
+    try:
+        responses, errors, _ = race(1, lambda i: token("victim@example.com", PASSWORD))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(hold.format("unlock"))
+    assert not errors
+    assert responses[0].status_code == 429 and responses[0]["Retry-After"] == "1"
+    assert responses[0].json()["error"]["code"] == "throttled"
+    assert failures_recorded() == 0
+    assert token("victim@example.com", PASSWORD).status_code == 200  # its turn now
 
 
 def test_the_account_is_locked_from_any_address_and_any_spelling(db, lockout):
