@@ -71,3 +71,16 @@ def test_failures_at_the_api_lock_the_console_too(operator, settings):
                          REMOTE_ADDR=f"192.0.2.{i + 1}")
     client = Client()
     assert_locked_out(client, admin_login(client, operator.email, PASSWORD))
+
+
+def test_a_superuser_lifts_a_lockout_in_the_console(operator, admin_client):
+    client = Client()
+    for _ in range(LIMIT):
+        admin_login(client, operator.email, "wrong")
+    attempt = AccessAttempt.objects.get(username=operator.email)
+    assert admin_client.get("/admin/axes/accessattempt/").status_code == 200
+
+    deleted = admin_client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302 and not AccessAttempt.objects.exists()
+    assert admin_login(client, operator.email, PASSWORD).status_code == 302
