@@ -8,6 +8,7 @@ are the point.
 """
 
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "procrastinate.contrib.django",
+    "axes",
     "escrow",
 ]
 
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 (escrow.logins.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "amani.urls"
@@ -107,6 +111,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "escrow.User"
+# django-axes first: a locked-out account or address is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -168,8 +177,30 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is not
+# believed and the client is the connection's address (escrow/logins.py).
+TRUSTED_PROXY_COUNT = max(env.int("TRUSTED_PROXY_COUNT", default=0), 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # any DRF throttle other than ours
+
 # Login, refresh and registration attempts per client address (in the shared cache).
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
+
+# Failed logins (API token endpoint and operator console), django-axes on the database: after
+# AUTH_LOCKOUT_FAILURES wrong passwords for one account, or from one address, further attempts are
+# refused (429) without checking the password until AUTH_LOCKOUT_MINUTES after the last failure.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = max(env.int("AUTH_LOCKOUT_FAILURES", default=10), 1)
+AXES_COOLOFF_TIME = timedelta(minutes=max(env.int("AUTH_LOCKOUT_MINUTES", default=15), 1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one reaching the limit locks
+AXES_USERNAME_FORM_FIELD = "username"  # the admin form's field, and what our token view passes
+AXES_USERNAME_CALLABLE = "escrow.logins.attempted_account"
+AXES_CLIENT_IP_CALLABLE = "escrow.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "escrow.logins.lockout_response"
+# Attempts during a lockout are neither checked nor recorded, so the lockout ends on time and an
+# attacker cannot extend it forever; and a success does not wipe the counts (which would let anyone
+# with an account of their own reset the count of the address they spray from).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
 
 # Our own tokens (HS256). The signing key defaults to SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
@@ -181,6 +212,8 @@ JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 36
 SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")
 SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default="")
 SUPABASE_JWKS_CACHE_SECONDS = min(env.int("SUPABASE_JWKS_CACHE_SECONDS", default=600), 600)
+# Supabase's anonymous sign-ins (is_anonymous: true) are refused unless this is on.
+SUPABASE_ALLOW_ANONYMOUS = env.bool("SUPABASE_ALLOW_ANONYMOUS", default=False)
 
 # Every authenticated API request runs as the `authenticated` role under RLS. Turning it off
 # exists only for `make bench` to measure what RLS costs; never in production.
@@ -235,7 +268,23 @@ if FINCRA_SIMULATED:
     FINCRA_BUSINESS_ID, FINCRA_WEBHOOK_SECRET = simulator_keys["business_id"], simulator_keys["webhook_secret"]
 
 # Production hardening: on unless DEBUG.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+if BEHIND_TLS_PROXY:
+    # Every client reaches the service over TLS at the proxy: plain HTTP is redirected, and browsers
+    # are told to stay on HTTPS (HSTS). Without the proxy (development) neither applies: with no
+    # X-Forwarded-Proto every request would look insecure and redirect forever.
+    SECURE_SSL_REDIRECT = True
+    # The load balancer's health probe may come over plain HTTP without X-Forwarded-Proto.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    # Covers names *under* the host serving Amani only (api.example.com → *.api.example.com).
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is the domain owner's commitment (browsers' lists, for the registrable domain,
+        # slow to undo), not this service's: off unless asked for, and `check --deploy` told so.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = not DEBUG and not TESTING
 SECURE_CONTENT_TYPE_NOSNIFF = True

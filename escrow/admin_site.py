@@ -8,6 +8,7 @@ site, and importing the package then would register the model admins on a site b
 from django.contrib import admin
 from django.urls import reverse
 
+from escrow import logins
 from escrow.models import ProjectStatus
 from escrow.selectors import held_per_currency, latest_wallet_checks, stuck_payments
 
@@ -17,6 +18,17 @@ class EscrowAdminSite(admin.AdminSite):
     site_title = "Amani"
     index_title = "Escrow operations"
     index_template = "admin/escrow/index.html"
+
+    def login(self, request, extra_context=None):
+        # Failed logins lock the console out like the API (django-axes, escrow/logins.py): one
+        # attempt at a time per address and per account, its failure committed before the next.
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        try:
+            with logins.login_attempt(request, request.POST.get("username")):
+                return super().login(request, extra_context)
+        except logins.Busy:
+            return logins.refusal(request, "busy", logins.BUSY_MESSAGE, 1)
 
     def index(self, request, extra_context=None):
         user = request.user

@@ -1,5 +1,7 @@
-"""Assertions shared by the test modules."""
+"""Assertions and tools shared by the test modules."""
 
+import threading
+import time
 from decimal import Decimal
 
 from django.db import connection
@@ -59,3 +61,30 @@ def assert_ledger_invariants() -> None:
         assert (row["credit"] or 0) >= row["debit"], f"user {row['user_id']} overdrawn in {row['currency']}"
     assert not Project.objects.annotate(n=Count("transactions", filter=Q(
         transactions__transaction_type="escrow_hold"))).filter(n__gt=1).exists(), "a project held twice"
+
+
+def race(n: int, work) -> tuple[list, list[BaseException], float]:
+    """Run ``work(i)`` in ``n`` threads released together, each on its own database connection;
+    return results, errors, seconds."""
+    barrier = threading.Barrier(n)
+    results, errors, lock = [], [], threading.Lock()
+
+    def run(i):
+        try:
+            barrier.wait()
+            outcome = work(i)
+            with lock:
+                results.append(outcome)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted by the test
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors, time.perf_counter() - started

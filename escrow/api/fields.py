@@ -31,8 +31,14 @@ class MoneyInputField(serializers.DecimalField):
         super().__init__(max_digits=15, decimal_places=2, min_value=Decimal("0.01"), coerce_to_string=True, **kwargs)
 
 
+# No request of this API nests more than a few levels; a client that sends more wants a crash
+# (json's decoder raises RecursionError near a thousand levels, which would be a 500).
+MAX_JSON_DEPTH = 32
+
+
 class DecimalJSONParser(JSONParser):
-    """JSON numbers become Decimal, so a float can never reach a money function."""
+    """JSON numbers become Decimal, so a float can never reach a money function; bodies nested
+    deeper than MAX_JSON_DEPTH are a 400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         import json
@@ -42,6 +48,28 @@ class DecimalJSONParser(JSONParser):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", "utf-8")
         try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
+            data = json.loads(stream.read().decode(encoding), parse_float=Decimal)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise ParseError(f"JSON parse error - {error}") from error
+        if _depth_exceeds(data, MAX_JSON_DEPTH):
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        return data
+
+
+def _depth_exceeds(data, limit: int) -> bool:
+    """Whether lists and objects nest deeper than ``limit``; iterative, so it cannot recurse."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False

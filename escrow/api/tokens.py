@@ -5,7 +5,12 @@ client can hold either kind. A refresh token has its own audience and is never a
 access token. Supabase's access tokens are checked against the project's JWKS (ES256, RS256;
 cached at most ten minutes, fetched again when an unknown ``kid`` appears) or, for projects on
 the legacy secret, HS256 with SUPABASE_JWT_SECRET. ``exp``, ``aud`` and ``iss`` are always
-checked; ``alg: none`` and unknown algorithms are refused.
+checked; ``alg: none`` and unknown algorithms are refused, and so is a JWKS key of another kind
+than the token's algorithm says (an RS256 header naming an EC key).
+
+An access token is a signed-in user's: ``role`` must be ``authenticated``. Supabase's ``anon`` and
+``service_role`` keys are JWTs of the same project and would otherwise pass every other check.
+Supabase's anonymous sign-ins (``is_anonymous: true``) are refused unless SUPABASE_ALLOW_ANONYMOUS.
 """
 
 import time
@@ -17,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 ACCESS_AUDIENCE = "authenticated"  # what Supabase puts in its access tokens
+ACCESS_ROLE = "authenticated"  # a signed-in user; Supabase's keys say anon or service_role
 REFRESH_AUDIENCE = "amani:refresh"
 REQUIRED = ["exp", "iat", "sub", "aud", "iss"]
 JWKS_CACHE_KEY = "supabase-jwks"
@@ -55,16 +61,26 @@ def verify_access(token: str) -> tuple[dict, bool]:
         raise TokenError("Malformed token.") from error
     algorithm = header.get("alg")
     if issuer == settings.JWT_ISSUER:
-        return _decode(token, settings.JWT_SIGNING_KEY, "HS256", ACCESS_AUDIENCE, issuer, algorithm), False
+        claims = _decode(token, settings.JWT_SIGNING_KEY, "HS256", ACCESS_AUDIENCE, issuer, algorithm)
+        return _signed_in(claims), False
     if settings.SUPABASE_URL and issuer == supabase_issuer():
         if algorithm == "HS256" and settings.SUPABASE_JWT_SECRET:
             key = settings.SUPABASE_JWT_SECRET
         elif algorithm in ("ES256", "RS256"):
-            key = _jwks_key(header.get("kid"))
+            key = _jwks_key(header.get("kid"), algorithm)
         else:
             raise TokenError(f"Unsupported token algorithm {algorithm!r}.")
-        return _decode(token, key, algorithm, ACCESS_AUDIENCE, issuer, algorithm), True
+        return _signed_in(_decode(token, key, algorithm, ACCESS_AUDIENCE, issuer, algorithm)), True
     raise TokenError("Unknown token issuer.")
+
+
+def _signed_in(claims: dict) -> dict:
+    """Only a signed-in user's token is an API credential (see the module's docstring)."""
+    if claims.get("role") != ACCESS_ROLE:
+        raise TokenError(f"Token role must be {ACCESS_ROLE!r}.")
+    if claims.get("is_anonymous") is True and not settings.SUPABASE_ALLOW_ANONYMOUS:
+        raise TokenError("Anonymous Supabase users cannot use the API.")
+    return claims
 
 
 def supabase_issuer() -> str:
@@ -84,12 +100,14 @@ def _decode(token, key, expected_algorithm, audience, issuer, algorithm=None) ->
         raise TokenError("Wrong token audience.") from error
     except jwt.InvalidIssuerError as error:
         raise TokenError("Wrong token issuer.") from error
-    except (jwt.PyJWTError, ValueError) as error:
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        # TypeError: a key the algorithm cannot use. _jwks_key refuses those first; this is the
+        # second lock, so that no token can turn into a 500.
         raise TokenError("Invalid token.") from error
     return claims
 
 
-def _jwks_key(kid: str | None):
+def _jwks_key(kid: str | None, algorithm: str):
     if not kid:
         raise TokenError("Token has no key id.")
     keys = cache.get(JWKS_CACHE_KEY)
@@ -101,7 +119,15 @@ def _jwks_key(kid: str | None):
         keys = _fetch_jwks()
     if kid not in keys:
         raise TokenError("Unknown token key id.")
-    return jwt.PyJWK(keys[kid]).key
+    try:
+        jwk = jwt.PyJWK(keys[kid])
+    except jwt.PyJWTError as error:
+        raise TokenError("Unusable token key.") from error
+    # The key decides the algorithm, not the token's header: an RS256 header naming an EC key
+    # (or the reverse) is refused here rather than handed to a verifier that cannot use the key.
+    if jwk.algorithm_name != algorithm:
+        raise TokenError(f"Token algorithm {algorithm!r} does not match its key.")
+    return jwk.key
 
 
 def _fetch_jwks() -> dict:

@@ -9,13 +9,13 @@ from django.db import DatabaseError, connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from escrow import services
+from escrow import logins, services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
@@ -49,15 +49,35 @@ def _choice(request, name: str, choices) -> str | None:
 # --- accounts -----------------------------------------------------------------------------------
 
 class AuthThrottle(SimpleRateThrottle):
-    """Attempts at credentials per client address: AUTH_THROTTLE_RATE, read at each request."""
+    """Attempts at credentials per client address: AUTH_THROTTLE_RATE, read at each request.
+
+    The address is ``logins.client_ip`` (X-Forwarded-For only behind TRUSTED_PROXY_COUNT proxies).
+    SimpleRateThrottle reads the address's history from the cache, decides and writes it back:
+    concurrent requests would all read the same history, so that runs one at a time per address.
+    """
 
     scope = "auth"
 
     def get_rate(self) -> str:
         return django_settings.AUTH_THROTTLE_RATE
 
+    def get_ident(self, request) -> str:
+        return logins.client_ip(request) or ""
+
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            with logins.one_at_a_time(f"throttle:{self.get_cache_key(request, view)}"):
+                return super().allow_request(request, view)
+        except logins.Busy:
+            raise Throttled(wait=1, detail=logins.BUSY_MESSAGE) from None
+
+
+class LockedOut(Throttled):
+    default_detail = "Too many failed logins."
+    default_code = "locked_out"
 
 
 class RegisterView(EscrowAPIView):
@@ -83,11 +103,24 @@ class CredentialsView(EscrowAPIView):
 
 
 class TokenView(CredentialsView):
+    # The failed attempt must be committed (it counts towards the lockout) before the 401 is
+    # raised: no request-wide transaction, logins.login_attempt opens and commits its own.
+    atomic_request = False
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
+    @extend_schema(request=s.TokenRequestSerializer,
+                   responses={200: s.TokenResponseSerializer, 401: ERROR, 429: ERROR})
     def post(self, request):
         data = _valid(s.TokenRequestSerializer, request.data)
-        user = authenticate(request, username=data["email"], password=data["password"])
+        # django-axes reads and marks the Django request (its middleware answers after the view).
+        django_request = request._request
+        try:
+            with logins.login_attempt(django_request, data["email"]):
+                user = authenticate(django_request, username=data["email"], password=data["password"])
+        except logins.Busy:
+            raise Throttled(wait=1, detail=logins.BUSY_MESSAGE) from None
+        if getattr(django_request, "axes_locked_out", False):
+            raise LockedOut(detail=logins.LOCKED_OUT_MESSAGE.format(minutes=logins.lockout_minutes()),
+                            wait=django_settings.AXES_COOLOFF_TIME.total_seconds())
         if user is None:
             raise AuthenticationFailed("Invalid e-mail or password.")
         return Response(issue_tokens(user))

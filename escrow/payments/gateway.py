@@ -235,7 +235,7 @@ def receive_webhook(raw: bytes, signature: str) -> WebhookResult:
         event = str(payload["event"])
         data = payload.get("data") or {}
         assert isinstance(data, dict)
-    except (ValueError, KeyError, TypeError, AssertionError, RecursionError):
+    except (ValueError, KeyError, TypeError, AssertionError, RecursionError):  # RecursionError: nested too deep
         return WebhookResult(400, "malformed payload")
     reference = str(data.get("merchantReference") or data.get("customerReference") or "")
     with transaction.atomic():

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -26,7 +27,7 @@ def login(user) -> Client:
     user.set_password(PASSWORD)
     user.save()
     client = Client()
-    assert client.login(username=user.email, password=PASSWORD)
+    assert client.login(request=HttpRequest(), username=user.email, password=PASSWORD)  # axes needs a request
     return client
 
 

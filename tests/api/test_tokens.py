@@ -234,3 +234,82 @@ def test_profile_edits_cannot_grant_privileges(db):
     assert response.status_code == 200 and response.json()["full_name"] == "New"
     user.refresh_from_db()
     assert (user.full_name, user.is_staff, user.is_verified, user.email.startswith("user")) == ("New", False, False, True)
+
+
+# --- the role claim: only signed-in users (issue 10) ----------------------------------------------
+
+@pytest.mark.parametrize("role", ["anon", "service_role", "supabase_admin", None])
+def test_a_token_whose_role_is_not_authenticated_is_refused(supabase, settings, role):
+    """Supabase's anon and service_role keys (and anything not a signed-in user) are not API users,
+    whichever way the token is signed: our key, Supabase's JWKS, Supabase's legacy secret."""
+    user = UserFactory()
+    claims = {} if role is None else {"role": role}
+    signed = [
+        _own(settings, user, **claims),
+        supabase.token("key-1", sub=str(user.pk), email=user.email, **claims),
+        jwt.encode(supabase_claims(supabase.url, sub=str(user.pk), email=user.email, **claims), SUPABASE_SECRET,
+                   algorithm="HS256"),
+    ]
+    if role is None:  # no role claim at all
+        signed = [jwt.encode({k: v for k, v in jwt.decode(token, options={"verify_signature": False}).items()
+                              if k != "role"}, key, algorithm="HS256")
+                  for token, key in ((signed[0], settings.JWT_SIGNING_KEY), (signed[2], SUPABASE_SECRET))]
+    before = User.objects.count()
+    for token in signed:
+        response = me(token)
+        assert response.status_code == 401, response.content
+        assert response.json()["error"]["code"] == "authentication_failed"
+        assert "role" in response.json()["error"]["message"]
+    assert User.objects.count() == before
+
+
+def test_an_anonymous_supabase_user_is_refused_unless_allowed(supabase, settings):
+    """Supabase's anonymous sign-ins carry role=authenticated and is_anonymous=true."""
+    existing = UserFactory()
+    for token in (supabase.token("key-1", sub=str(existing.pk), email="", is_anonymous=True),
+                  supabase.token("key-1", sub=str(uuid.uuid4()), email="anon@example.com", is_anonymous=True)):
+        response = me(token)
+        assert response.status_code == 401, response.content
+        assert "anonymous" in response.json()["error"]["message"].lower()
+    assert not User.objects.filter(email="anon@example.com").exists()
+    # A signed-in (not anonymous) Supabase user is unaffected.
+    assert me(supabase.token("key-1", is_anonymous=False)).status_code == 200
+
+    settings.SUPABASE_ALLOW_ANONYMOUS = True
+    assert me(supabase.token("key-1", sub=str(existing.pk), email="", is_anonymous=True)).status_code == 200
+
+
+# --- forged tokens never reach a 500 (issue 10) ---------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("signature", ["unsigned", "garbage", "stranger_rsa_key"])
+def test_an_rs256_token_naming_the_ec_key_is_a_401(supabase, signature):
+    """The kid names Supabase's EC key, the header says RS256: a key of the wrong kind, not a crash."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    claims = supabase_claims(supabase.url)
+    if signature == "stranger_rsa_key":
+        token = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
+                           headers={"kid": "key-1"})
+    else:
+        head = _b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "key-1"}).encode())
+        body = _b64(json.dumps(claims).encode())
+        token = f"{head}.{body}." + ("" if signature == "unsigned" else _b64(b"\x00" * 256))
+    before = User.objects.count()
+    response = me(token)
+    assert response.status_code == 401, response.content
+    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    assert User.objects.count() == before
+
+
+def test_a_malformed_key_in_the_jwks_is_a_401(supabase):
+    broken = {"kid": "key-1", "kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA", "alg": "ES256"}
+    cache.set("supabase-jwks", {"key-1": broken}, 60)
+    response = me(supabase.token("key-1"))
+    assert response.status_code == 401, response.content
+    assert response.json()["error"]["code"] == "authentication_failed"

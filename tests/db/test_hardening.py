@@ -34,16 +34,23 @@ def privileges(table: str) -> dict[str, bool]:
 def test_django_tables_are_closed(db):
     tables = non_api_tables()
     assert {"django_session", "django_admin_log", "auth_permission", "users_groups"} <= set(tables)
+    # django-axes' tables: addresses and e-mails of failed logins, the lockout's counts.
+    assert {"axes_accessattempt", "axes_accesslog", "axes_accessfailurelog", "axes_accessattemptexpiration"} <= set(tables)
     for table in tables:
         assert privileges(table) == {"anon": False, "authenticated": False, "rls": True}, table
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_session_table_refuses_client_roles(db, role):
+@pytest.mark.parametrize("statement", [
+    "select session_key from django_session",
+    "select username, ip_address from axes_accessattempt",
+    "delete from axes_accessattempt",  # lifting one's own lockout
+])
+def test_session_and_lockout_tables_refuse_client_roles(db, role, statement):
     with pytest.raises(DatabaseError, match="permission denied"):
         with as_role(role, None):
             with connection.cursor() as cursor:
-                cursor.execute("select session_key from django_session")
+                cursor.execute(statement)
 
 
 def test_a_table_created_later_is_closed(db):

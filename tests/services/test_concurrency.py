@@ -4,14 +4,11 @@ Each test starts its threads on a barrier so they hit the same rows at the same 
 checks the ledger. Timings are printed (run with -s) and are informative only.
 """
 
-import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from escrow import services
@@ -19,37 +16,11 @@ from escrow.errors import EscrowError, InsufficientBalance, InvalidTransition
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionType
 from escrow.selectors import available_balance
 from tests import builders
-from tests.helpers import assert_ledger_invariants
+from tests.helpers import assert_ledger_invariants, race
 
 pytestmark = pytest.mark.slow
 
 BANK = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "Ada Seller", "country": "NG"}
-
-
-def race(n: int, work) -> tuple[list, list[BaseException], float]:
-    """Run ``work(i)`` in ``n`` threads released together; return results, errors, seconds."""
-    barrier = threading.Barrier(n)
-    results, errors, lock = [], [], threading.Lock()
-
-    def run(i):
-        try:
-            barrier.wait()
-            outcome = work(i)
-            with lock:
-                results.append(outcome)
-        except BaseException as error:  # noqa: BLE001 - collected and asserted by the test
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors, time.perf_counter() - started
 
 
 def test_fifty_simultaneous_approvals_release_once(committed_db):
