@@ -402,9 +402,9 @@ def test_the_wallet_check_compares_fincra_with_the_ledger_and_flags_a_shortfall(
                          timeout=5).ok  # far less than the 1000.00 held
     wallet_check.defer(timestamp=0)
     run_jobs(queues=["periodic"])
-    assert list(WalletCheck.objects.filter(ledger_owed__gt=F("wallet_balance")).values_list("currency", flat=True)) \
-        == ["NGN"]
-    check = WalletCheck.objects.get(currency="NGN")
+    shortfalls = WalletCheck.objects.filter(ledger_owed__gt=F("wallet_balance"))
+    assert set(shortfalls.values_list("currency", flat=True)) == {"NGN"}  # the other wallets cover what is owed
+    check = WalletCheck.objects.filter(currency="NGN").latest("checked_at")
     assert check.ledger_owed == Decimal("1000.00") and check.wallet_balance == Decimal("100.00")
     assert check.difference == Decimal("-900.00") and check.gateway_fees == Transaction.objects.get(
         pk=reference).gateway_fee
