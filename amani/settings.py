@@ -187,6 +187,7 @@ API_RLS = env.bool("API_RLS", default=True)
 
 # Idempotency keys are kept at least this long (the purge command removes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = max(env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48), 24)
+IDEMPOTENCY_LEASE_SECONDS = max(env.int("IDEMPOTENCY_LEASE_SECONDS", default=60), 1)  # a crashed request's claim on its key lasts this long
 
 # --- FinCra ---------------------------------------------------------------------------------------
 

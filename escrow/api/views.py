@@ -229,7 +229,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def fund(self, request, pk=None):
         # The pending deposit is committed first; FinCra is asked for a checkout only then,
-        # outside any transaction or lock.
+        # outside any transaction or lock. No answer is recorded with the deposit: a retry after
+        # a crash runs ``fund`` again, which reuses that deposit and its checkout.
         with self.rls_block():
             project = self.get_object()
             with as_owner():
@@ -372,6 +373,9 @@ class WithdrawalView(EscrowAPIView):
         data = _valid(s.WithdrawalSerializer, request.data)
         with self.rls_block(), as_owner():
             withdrawal = services.withdrawal_request(user=request.user, **data)
+            # Committed with the withdrawal: if the process dies before the final answer, a
+            # retry with the same key gets this one and never pays twice.
+            self.record_answer(Response(s.TransactionSerializer(withdrawal).data, status=status.HTTP_201_CREATED))
         withdrawal = gateway.submit_payout(withdrawal)
         return Response(s.TransactionSerializer(Transaction.objects.get(pk=withdrawal.pk)).data,
                         status=status.HTTP_201_CREATED)
