@@ -123,3 +123,19 @@ def test_transitions_not_allowed_say_why(db):
         "message": "Cannot approve a milestone that is pending (allowed from: completed).",
         "fields": {},
     }
+
+
+def test_an_operator_who_is_the_seller_cannot_approve_their_own_milestone(db):
+    """Staff with the operator permission, on their own deal: a seller's powers, no more."""
+    project = builders.delivered()
+    seller = builders.make_operator(project.seller)
+    milestone = project.milestones.get(order_index=0)
+    client = client_for(seller)
+    shown = client.get(f"/api/v1/milestones/{milestone.pk}/").json()
+    assert "approve" not in shown["actions"]
+    assert "approve" not in client.get(f"/api/v1/projects/{project.pk}/").json()["milestones"][0]["actions"]
+    before = db_snapshot()
+    response = client.post(f"/api/v1/milestones/{milestone.pk}/approve/", {"reason": "looks done to me"},
+                           format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "not_allowed", response.content
+    assert db_snapshot() == before
