@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from escrow.errors import InvalidInput
 from escrow.models import FeeBearer, Milestone, Project, User
-from escrow.money import parse_amount
+from escrow.money import parse_amount, require_currency
 from escrow.services.locks import lock_project
 from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
 
@@ -46,6 +46,7 @@ def project_create(*, creator: User, buyer: User, seller: User, title: str, tota
     unknown = set(terms) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    require_currency(currency)
     fields = _clean_terms({"title": title, "total_amount": total_amount, **terms}, currency)
     fields.setdefault("fee_bearer", FeeBearer.SELLER)
     fields.setdefault("inspection_days", settings.ESCROW_INSPECTION_DAYS)
@@ -64,7 +65,7 @@ def project_update(*, project: Project, actor: User, **changes) -> Project:
     unknown = set(changes) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
-    currency = changes.get("currency", project.currency)
+    currency = require_currency(changes.get("currency", project.currency))
     fields = _clean_terms(dict(changes), currency)
     if "currency" in changes and changes["currency"] != project.currency:
         # The milestones follow the project's currency while it is a draft.
