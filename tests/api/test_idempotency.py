@@ -221,3 +221,47 @@ def test_a_retry_after_the_lease_does_not_run_beside_a_request_still_in_its_tran
     replay = client_for(project.buyer).post(path, MILESTONE, format="json", HTTP_IDEMPOTENCY_KEY="slow")
     assert replay.json() == answers[0].json() and replay["Idempotent-Replayed"] == "true"
     assert project.milestones.count() == 3
+
+
+def test_a_request_whose_database_connection_drops_is_rolled_back_and_its_key_freed(committed_db, monkeypatch):
+    """The database ends the request's session mid-transaction (a failover, a restart): the work
+    is lost with it, the client gets a 500, and a retry with the same key runs, once."""
+    project = builders.draft()
+    path = f"/api/v1/projects/{project.pk}/milestones/"
+    working, dropped, answers = threading.Event(), threading.Event(), []
+    backend = {}
+    real = services.milestone_create
+
+    def create_then_lose_the_database(**kwargs):
+        milestone = real(**kwargs)
+        backend["pid"] = connection.connection.info.backend_pid
+        working.set()
+        assert dropped.wait(30)
+        return milestone
+
+    monkeypatch.setattr(services, "milestone_create", create_then_lose_the_database)
+
+    def first():
+        try:
+            client = client_for(project.buyer)
+            client.raise_request_exception = False
+            answers.append(client.post(path, MILESTONE, format="json", HTTP_IDEMPOTENCY_KEY="drop"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert working.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("select pg_terminate_backend(%s)", [backend["pid"]])
+    finally:
+        dropped.set()
+        thread.join(30)
+    assert answers[0].status_code == 500
+    assert not Milestone.objects.filter(title="Extra").exists()
+
+    monkeypatch.setattr(services, "milestone_create", real)
+    retry = client_for(project.buyer).post(path, MILESTONE, format="json", HTTP_IDEMPOTENCY_KEY="drop")
+    assert retry.status_code == 201
+    assert [str(m.pk) for m in Milestone.objects.filter(title="Extra")] == [retry.json()["id"]]
