@@ -201,6 +201,7 @@ AXES_LOCKOUT_CALLABLE = "escrow.logins.lockout_response"
 # with an account of their own reset the count of the address they spray from).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # no banner on every manage.py command
 
 # Our own tokens (HS256). The signing key defaults to SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
@@ -221,6 +222,7 @@ API_RLS = env.bool("API_RLS", default=True)
 
 # Idempotency keys are kept at least this long (the purge command removes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = max(env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48), 24)
+IDEMPOTENCY_LEASE_SECONDS = max(env.int("IDEMPOTENCY_LEASE_SECONDS", default=60), 1)  # a crashed request's claim on its key lasts this long
 
 # --- Jobs (procrastinate) -------------------------------------------------------------------------
 # Jobs are rows in PostgreSQL, deferred in the transaction of the ledger row that needs them. The
@@ -297,6 +299,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "pgserver": {"level": "WARNING"},
-        "procrastinate.periodic": {"level": "WARNING"},  # one line per periodic task at every start
+        # One line per periodic task, and per blueprint, at every start of every command.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
 }

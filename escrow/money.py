@@ -11,7 +11,26 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from escrow.errors import InvalidInput
 
-# ISO 4217 currencies without a minor unit that Amani may see (FinCra's markets and common ones).
+# Every currency Amani accepts: ISO 4217's list of current currencies (list one, as amended to
+# 2025: ANG and XCG both, during the Caribbean guilder's changeover; ZWG, not the withdrawn ZWL).
+# Left out on purpose, though ISO lists them: what no buyer pays a seller in — XXX (no currency),
+# XTS (reserved for tests), the precious metals XAU, XAG, XPT, XPD, the bond-market units XBA to
+# XBD, the IMF's XDR and the regional units XSU and XUA — and the fund codes (BOV, CHE, CHW, CLF,
+# COU, MXV, USN, UYI, UYW), units of account beside a country's currency, not money a bank pays
+# out. Migration 0015_currency_iso4217 holds the database to the same list (a test checks they
+# agree); a new ISO currency needs both changed.
+CURRENCIES = frozenset("""
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS
+    GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+    KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD
+    NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD
+    SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED
+    VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+""".split())
+
+# ISO 4217 currencies without a minor unit. (The few with three decimals, such as BHD or KWD,
+# are held to two, as every amount column is numeric(15,2).)
 ZERO_DECIMAL_CURRENCIES = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
@@ -50,8 +69,7 @@ def to_money(value: Decimal | int | str, currency: str) -> Decimal:
 def parse_amount(value, currency: str, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
     """``to_money`` for input from outside: a field-named ``InvalidInput`` for anything but a
     positive (or, if allowed, zero) amount in a well-formed currency."""
-    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvalidInput("currency must be an ISO 4217 code such as USD.", field="currency")
+    require_currency(currency)
     try:
         amount = to_money(value, currency)
     except MoneyError as error:
@@ -59,6 +77,16 @@ def parse_amount(value, currency: str, *, field: str = "amount", allow_zero: boo
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput(f"{field} must be greater than zero.", field=field)
     return amount
+
+
+def require_currency(currency, *, field: str = "currency") -> str:
+    """``currency`` if it is a currency Amani accepts (``CURRENCIES``); else a field-named ``InvalidInput``."""
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput(f"{field} must be an ISO 4217 code such as USD.", field=field)
+    if currency not in CURRENCIES:
+        raise InvalidInput(f"{field} {currency} is not a currency Amani accepts (ISO 4217: USD, EUR, NGN, ...).",
+                           field=field)
+    return currency
 
 
 def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:

@@ -4,8 +4,8 @@ The services look an action up here before acting (``require``); the API turns t
 a 409 with its message, and the admin asks ``allowed_actions`` which buttons to offer.
 
 Actors: ``creator``, ``buyer``, ``seller``, ``counterparty`` (the party who did not create the
-project), ``operator`` (staff with the escrow operator permission) and ``system`` (the payment
-gateway's confirmations, the inspection-period command).
+project), ``operator`` (staff with the escrow operator permission, on a project they are not a
+party to) and ``system`` (the payment gateway's confirmations, the inspection-period command).
 """
 
 from dataclasses import dataclass
@@ -66,14 +66,22 @@ MILESTONE_TRANSITIONS = {
 }
 
 
+def is_operator(user) -> bool:
+    return bool(user is not None and user.is_active and user.is_staff and user.has_perm(OPERATOR_PERMISSION))
+
+
 def actor_roles(project, user) -> frozenset[str]:
-    """What ``user`` is in ``project``; ``None`` is the system."""
+    """What ``user`` is in ``project``; ``None`` is the system.
+
+    An operator who is a party to the project (its creator, buyer or seller) is only that party
+    here: nobody approves, refunds or resolves a dispute of their own deal as an operator.
+    """
     if user is None:
         return frozenset({"system"})
     roles = set(project.role_of(user))
     if roles & {"buyer", "seller"} and "creator" not in roles:
         roles.add("counterparty")
-    if user.is_active and user.is_staff and user.has_perm(OPERATOR_PERMISSION):
+    if not roles and is_operator(user):
         roles.add("operator")
     return frozenset(roles)
 

@@ -9,8 +9,11 @@ from escrow.models import Project, User
 from tests.factories import MilestoneFactory, ProjectFactory, UserFactory
 
 
-def make_operator() -> User:
-    operator = UserFactory(is_staff=True)
+def make_operator(user: User | None = None) -> User:
+    """A new operator, or ``user`` made one (staff with the operator permission)."""
+    operator = user or UserFactory(is_staff=True)
+    if not operator.is_staff:
+        User.objects.filter(pk=operator.pk).update(is_staff=True)
     operator.user_permissions.add(Permission.objects.get(codename="act_as_operator"))
     return User.objects.get(pk=operator.pk)  # fresh: no cached permissions
 

@@ -1,8 +1,11 @@
 """Model admins of the operator console."""
 
-from django.contrib import admin
+import functools
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import DecimalField, F, Func
+from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Func, Q
+from django.utils.html import format_html
 
 from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
@@ -17,6 +20,46 @@ class OperatorActionsMixin:
 
     def has_act_as_operator_permission(self, request) -> bool:
         return request.user.has_perm(OPERATOR_PERMISSION)
+
+
+class NotOnOwnDealsMixin:
+    """An operator who is a party to a project acts on it only as that party, in the API.
+
+    Here, the rows of their own projects get no action checkbox, and an action that names one
+    anyway skips it with a message. The services refuse it too (``escrow.states.actor_roles``):
+    this only keeps the console from offering what the engine would refuse.
+    """
+
+    project_path = ""  # from a row to its project's fields: "" for projects, "project__" for milestones
+
+    def own_deals(self, request) -> Q:
+        me, path = request.user.pk, self.project_path
+        return Q(**{f"{path}creator_id": me}) | Q(**{f"{path}buyer_id": me}) | Q(**{f"{path}seller_id": me})
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            operator_is_party=ExpressionWrapper(self.own_deals(request), output_field=BooleanField()))
+
+    def action_checkbox(self, obj):
+        if getattr(obj, "operator_is_party", False):
+            return format_html('<span title="{}">—</span>', "You are a party to this project: another operator acts on it.")
+        return super().action_checkbox(obj)
+
+    def others_deals(self, request, queryset):
+        """``queryset`` without the operator's own deals, each skipped with a message."""
+        for obj in queryset.filter(self.own_deals(request)):
+            self.message_user(request, f"{obj}: you are a party to this project; another operator must act on it.",
+                              messages.ERROR)
+        return queryset.exclude(self.own_deals(request))
+
+
+def on_others_deals(action):
+    """The admin action on the selection less the operator's own deals (``NotOnOwnDealsMixin``)."""
+    @functools.wraps(action)
+    def on_others(modeladmin, request, queryset):
+        queryset = modeladmin.others_deals(request, queryset)
+        return action(modeladmin, request, queryset) if queryset.exists() else None
+    return on_others
 
 
 class ReadOnlyMixin:
@@ -111,7 +154,7 @@ class EventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
+class ProjectAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, admin.ModelAdmin):
     list_display = ["title", "status", "amount", "held_amount", "buyer", "seller", "created_at", "due_date"]
     list_filter = ["status", "currency", "fee_bearer", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["title", "buyer__email", "seller__email", "creator__email", "=id"]
@@ -145,6 +188,7 @@ class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and (obj is None or obj.status == ProjectStatus.DRAFT)
 
     @admin.action(description="Resolve the dispute (release, refund or split)…", permissions=["act_as_operator"])
+    @on_others_deals
     def resolve_dispute(self, request, queryset):
         return with_form(
             self, request, queryset, form_class=ResolutionForm, title="Resolve dispute", single=True,
@@ -156,6 +200,7 @@ class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
         )
 
     @admin.action(description="Refund what is held to the buyer…", permissions=["act_as_operator"])
+    @on_others_deals
     def refund(self, request, queryset):
         return with_form(self, request, queryset, form_class=NoteForm, title="Refund the buyer",
                          explanation="Everything these projects still hold goes back to their buyers.",
@@ -164,6 +209,7 @@ class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
                          done="refunded")
 
     @admin.action(description="Cancel (before funding)", permissions=["act_as_operator"])
+    @on_others_deals
     def cancel(self, request, queryset):
         run_service(self, request, queryset, lambda project: services.project_cancel(project=project,
                                                                                     actor=request.user),
@@ -171,7 +217,7 @@ class ProjectAdmin(OperatorActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(OperatorActionsMixin, admin.ModelAdmin):
+class MilestoneAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, admin.ModelAdmin):
     list_display = ["title", "project", "order_index", "amount", "currency", "status", "is_paid", "completed_at"]
     list_filter = ["status", "is_paid", "currency"]
     date_hierarchy = "created_at"
@@ -180,6 +226,7 @@ class MilestoneAdmin(OperatorActionsMixin, admin.ModelAdmin):
     list_select_related = ["project"]
     raw_id_fields = ["project"]
     actions = ["approve_for_buyer"]
+    project_path = "project__"
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.project.status != ProjectStatus.DRAFT:
@@ -187,6 +234,7 @@ class MilestoneAdmin(OperatorActionsMixin, admin.ModelAdmin):
         return ["id", "status", "is_paid", "paid_at", "approved_at", "completed_at"]
 
     @admin.action(description="Approve for the buyer (releases the money)…", permissions=["act_as_operator"])
+    @on_others_deals
     def approve_for_buyer(self, request, queryset):
         return with_form(self, request, queryset, form_class=ReasonForm, title="Approve on the buyer's behalf",
                          explanation="Each milestone's money is released to its seller, less commission.",

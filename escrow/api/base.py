@@ -2,15 +2,20 @@
 
 1. Authenticate (outside any transaction: a first Supabase request creates its user), and
    throttle (outside too: a refused login rolls back, its count must not).
-2. Claim the Idempotency-Key, if any (committed at once, visible to concurrent retries).
+2. Claim the Idempotency-Key, if any (committed at once with a lease, visible to concurrent
+   retries; escrow.api.idempotency).
 3. Run the view in one transaction. For an authenticated user, the transaction's role is
    ``authenticated`` and ``request.jwt.claims`` carry their id — one statement, transaction-local,
    as PostgREST does — so every query in the view is filtered by RLS, whatever the queryset.
-   Views that call the payment gateway set ``atomic_request = False`` and open short
-   transactions themselves (``rls_block``), so no HTTP call runs inside one.
+   The transaction first locks the key row and, after the view, writes the view's answer to it:
+   the answer commits with the work or not at all. Views that call the payment gateway set
+   ``atomic_request = False`` and open short transactions themselves (``rls_block``, which
+   locks the key row too), so no HTTP call runs inside one; the block that commits their work
+   records a provisional answer (``record_answer``).
 4. Writes go through services, which leave that role for their own duration (``as_owner``):
    they check authority themselves and write what the policies do not allow clients to.
 5. On any error the transaction rolls back; the error has one JSON shape (escrow.api.errors).
+   Whatever happens, the key is completed: the answer stored, or released after a server error.
 """
 
 from collections.abc import Iterator
@@ -18,12 +23,15 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
 from rest_framework.views import APIView
 
 from escrow.api import idempotency
 from escrow.db.rls import acting_as, as_owner
 
 __all__ = ["EscrowAPIMixin", "EscrowAPIView", "as_owner"]
+
+SERVER_ERROR = HttpResponse(status=500)
 
 
 class EscrowAPIMixin:
@@ -34,27 +42,34 @@ class EscrowAPIMixin:
         request = self.initialize_request(request, *args, **kwargs)
         self.request = request
         self.headers = self.default_response_headers
-        claimed = idempotency.Claim()
+        self.claimed = claimed = idempotency.Claim()
         try:
-            user = request.user  # authenticate now, outside the transaction
-            if user.is_authenticated and user.is_staff:
-                user.get_all_permissions()  # cached on the user: permission tables are closed to RLS roles
-            # Outside the transaction too: a refused login rolls back, its throttle count must not.
-            self.check_throttles(request)
-            claimed = idempotency.claim(request)
-            if claimed.replay is not None:
-                response = claimed.replay
-            elif not self.atomic_request:
-                self.initial(request, *args, **kwargs)
-                response = self._handle(request, *args, **kwargs)
-            else:
-                with transaction.atomic():
+            try:
+                user = request.user  # authenticate now, outside the transaction
+                if user.is_authenticated and user.is_staff:
+                    user.get_all_permissions()  # cached on the user: permission tables are closed to RLS roles
+                # Outside the transaction too: a refused login rolls back, its throttle count must not.
+                self.check_throttles(request)
+                self.claimed = claimed = idempotency.claim(request)
+                if claimed.replay is not None:
+                    response = claimed.replay
+                elif not self.atomic_request:
                     self.initial(request, *args, **kwargs)
-                    with self.client_role():
-                        response = self._handle(request, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - DRF's own contract: every error becomes a response
-            response = self.handle_exception(exc)
-        self.response = self.finalize_response(request, response, *args, **kwargs)
+                    response = self._handle(request, *args, **kwargs)
+                else:
+                    with transaction.atomic():
+                        idempotency.hold(claimed)
+                        self.initial(request, *args, **kwargs)
+                        with self.client_role():
+                            response = self._handle(request, *args, **kwargs)
+                        idempotency.record(claimed, response)
+            except Exception as exc:  # noqa: BLE001 - DRF's own contract: every error becomes a response
+                response = self.handle_exception(exc)  # re-raises what is a bug (a 500)
+            self.response = self.finalize_response(request, response, *args, **kwargs)
+        except BaseException:
+            # An unhandled error (or the process being stopped): the work rolled back, free the key.
+            idempotency.complete(claimed, SERVER_ERROR)
+            raise
         idempotency.complete(claimed, self.response)
         return self.response
 
@@ -74,9 +89,17 @@ class EscrowAPIMixin:
 
     @contextmanager
     def rls_block(self) -> Iterator[None]:
-        """One short transaction under RLS, for views that call the payment gateway in between."""
-        with transaction.atomic(), self.client_role():
-            yield
+        """One short transaction under RLS, for views that call the payment gateway in between.
+        It holds the request's Idempotency-Key while it runs (see ``record_answer``)."""
+        with transaction.atomic():
+            idempotency.hold(self.claimed)
+            with self.client_role():
+                yield
+
+    def record_answer(self, response) -> None:
+        """In the ``rls_block`` that commits a non-atomic view's work: the answer a retry gets if
+        the process dies before the final one."""
+        idempotency.record(self.claimed, response, final=False)
 
     def _handle(self, request, *args, **kwargs):
         method = request.method.lower()

@@ -267,7 +267,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def fund(self, request, pk=None):
         # The pending deposit is committed first; FinCra is asked for a checkout only then,
-        # outside any transaction or lock.
+        # outside any transaction or lock. No answer is recorded with the deposit: a retry after
+        # a crash runs ``fund`` again, which reuses that deposit and its checkout.
         full_name = _valid(s.FundSerializer, request.data).get("full_name") or request.user.full_name
         if not contract.has_full_name(full_name):
             raise InvalidInput("FinCra's checkout needs the payer's first and last name: send full_name.",
@@ -430,8 +431,11 @@ class WithdrawalView(EscrowAPIView):
             withdrawal = services.withdrawal_request(user=request.user, amount=data["amount"],
                                                      currency=data["currency"], bank_account=bank_account,
                                                      account_name=account_name)
-        return Response(s.TransactionSerializer(Transaction.objects.get(pk=withdrawal.pk)).data,
-                        status=status.HTTP_201_CREATED)
+            # Committed with the withdrawal and its payout job: if the process dies before
+            # answering, a retry with the same key gets this answer and never pays twice.
+            answer = Response(s.TransactionSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
+            self.record_answer(answer)
+        return answer
 
 
 class FincraWebhookView(EscrowAPIView):

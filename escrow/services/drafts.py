@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from escrow.errors import InvalidInput
 from escrow.models import FeeBearer, Milestone, Project, User
-from escrow.money import parse_amount
+from escrow.money import parse_amount, require_currency
 from escrow.payments import contract
 from escrow.services.locks import lock_project
 from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
@@ -21,10 +21,17 @@ PROJECT_TERMS = ("title", "description", "total_amount", "currency", "completion
 MILESTONE_TERMS = ("title", "description", "amount", "order_index", "completion_criteria", "due_date")
 
 
+def _fundable(currency: str) -> str:
+    """An ISO 4217 code FinCra's checkout collects: a project nobody could fund is refused at once."""
+    require_currency(currency)
+    if not contract.is_collectable(currency):
+        accepted = sorted(c for c in contract.CHECKOUT_CURRENCIES if contract.is_collectable(c))
+        raise InvalidInput(f"{currency} cannot be paid in through FinCra; use one of {', '.join(accepted)}.",
+                           field="currency")
+    return currency
+
+
 def _clean_terms(fields: dict, currency: str) -> dict:
-    if not contract.is_collectable(currency):  # a project nobody can fund is refused at once
-        raise InvalidInput(f"{currency} cannot be paid in through FinCra; use one of "
-                           f"{', '.join(sorted(contract.CHECKOUT_CURRENCIES))}.", field="currency")
     if "title" in fields and not str(fields["title"] or "").strip():
         raise InvalidInput("title is required.", field="title")
     if "total_amount" in fields:
@@ -50,6 +57,7 @@ def project_create(*, creator: User, buyer: User, seller: User, title: str, tota
     unknown = set(terms) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _fundable(currency)
     fields = _clean_terms({"title": title, "total_amount": total_amount, **terms}, currency)
     fields.setdefault("fee_bearer", FeeBearer.SELLER)
     fields.setdefault("inspection_days", settings.ESCROW_INSPECTION_DAYS)
@@ -68,7 +76,7 @@ def project_update(*, project: Project, actor: User, **changes) -> Project:
     unknown = set(changes) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
-    currency = changes.get("currency", project.currency)
+    currency = _fundable(changes.get("currency", project.currency))
     fields = _clean_terms(dict(changes), currency)
     if "currency" in changes and changes["currency"] != project.currency:
         # The milestones follow the project's currency while it is a draft.

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from escrow.errors import InvalidInput, NotAllowed
 from escrow.models import User
 from escrow.services.audit import record_event
-from escrow.states import OPERATOR_PERMISSION
+from escrow.states import is_operator
 
 PROFILE_FIELDS = ("full_name", "phone_number", "avatar_url", "bio")
 
@@ -47,6 +47,8 @@ def user_update_profile(*, user: User, **changes) -> User:
 def user_set_verified(*, user: User, actor: User, verified: bool = True) -> User:
     """An operator marks a user's identity as verified (or not)."""
     _require_operator(actor)
+    if user.pk == actor.pk:
+        raise NotAllowed("Operators cannot verify themselves.")
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_verified != verified:
         user.is_verified = verified
@@ -74,5 +76,5 @@ def user_deactivate(*, user: User, actor: User, reason: str) -> User:
 
 
 def _require_operator(actor: User) -> None:
-    if not (actor.is_active and actor.is_staff and actor.has_perm(OPERATOR_PERMISSION)):
+    if not is_operator(actor):
         raise NotAllowed("Only operators may do this.")

@@ -155,6 +155,48 @@ def test_verify_and_deactivate_users(operator):
         "user_verify", "user_deactivate"]
 
 
+# --- never on their own deals ---
+
+def test_own_deals_are_not_offered_for_actions(operator):
+    client, me = operator
+    mine, theirs = builders.disputed(seller=me), builders.disputed()
+    page = client.get(reverse("admin:escrow_project_changelist")).content.decode()
+    assert f'value="{theirs.pk}"' in page  # a checkbox to select it
+    assert f'value="{mine.pk}"' not in page and "You are a party to this project" in page
+
+
+@pytest.mark.parametrize(("model", "action", "form"), [
+    ("project", "resolve_dispute", {"outcome": "release", "note": "I delivered everything"}),
+    ("project", "refund", {"note": "as agreed"}),
+    ("milestone", "approve_for_buyer", {"reason": "the buyer is slow"}),
+])
+def test_an_operator_cannot_act_on_a_deal_they_are_party_to(operator, model, action, form):
+    client, me = operator
+    project = builders.disputed(seller=me) if action == "resolve_dispute" else builders.delivered(seller=me)
+    target = project if model == "project" else project.milestones.get(order_index=0)
+    before = db_snapshot()
+    response = act(client, model, action, [target], **form)
+    assert any("you are a party to this project" in m for m in shown(response)), shown(response)
+    assert db_snapshot() == before
+    assert not LogEntry.objects.filter(user=me).exists()
+
+
+def test_a_selection_with_an_own_deal_acts_on_the_others_only(operator):
+    client, me = operator
+    mine, theirs = builders.funded(buyer=me), builders.funded()
+    response = act(client, "project", "refund", [mine, theirs], note="both parties asked")
+    assert builders.refreshed(theirs).status == "refunded"
+    assert builders.refreshed(mine).status == "active"
+    assert any("you are a party" in m for m in shown(response)) and any("refunded" in m for m in shown(response))
+
+
+def test_operators_cannot_verify_themselves_in_the_console(operator):
+    client, me = operator
+    response = act(client, "user", "verify", [me])
+    assert any("cannot verify themselves" in m for m in shown(response))
+    assert not User.objects.get(pk=me.pk).is_verified
+
+
 @pytest.mark.parametrize("action", [("project", "refund"), ("project", "cancel"), ("user", "verify")])
 def test_staff_outside_the_group_cannot_act(outsider, action):
     model, name = action

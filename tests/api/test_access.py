@@ -138,3 +138,19 @@ def test_each_party_sees_the_others_email_and_nothing_private(db, who):
         assert (body["buyer_email"], body["seller_email"], body["creator_email"]) == (
             project.buyer.email, project.seller.email, project.creator.email)
         assert "+254700000002" not in str(body) and "private" not in str(body)
+
+
+def test_an_operator_who_is_the_seller_cannot_approve_their_own_milestone(db):
+    """Staff with the operator permission, on their own deal: a seller's powers, no more."""
+    project = builders.delivered()
+    seller = builders.make_operator(project.seller)
+    milestone = project.milestones.get(order_index=0)
+    client = client_for(seller)
+    shown = client.get(f"/api/v1/milestones/{milestone.pk}/").json()
+    assert "approve" not in shown["actions"]
+    assert "approve" not in client.get(f"/api/v1/projects/{project.pk}/").json()["milestones"][0]["actions"]
+    before = db_snapshot()
+    response = client.post(f"/api/v1/milestones/{milestone.pk}/approve/", {"reason": "looks done to me"},
+                           format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "not_allowed", response.content
+    assert db_snapshot() == before

@@ -148,11 +148,16 @@ def test_two_concurrent_requests_with_one_key(fincra):
 
 
 def test_an_in_progress_key_is_409(db):
-    """A first request still running has claimed the key (same request, no response yet)."""
+    """A first request still running has claimed the key (same request, no response yet, its lease running)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     project = builders.draft()
     path = f"/api/v1/projects/{project.pk}/propose/"
     running = hashlib.sha256(b"\n".join([b"POST", path.encode(), b""])).hexdigest()
-    IdempotencyKey.objects.create(user=project.buyer, key="busy", fingerprint=running)
+    IdempotencyKey.objects.create(user=project.buyer, key="busy", fingerprint=running,
+                                  locked_until=timezone.now() + timedelta(seconds=60))
     response = client_for(project.buyer).post(path, HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_key_in_progress"
     assert builders.refreshed(project).status == "draft"

@@ -59,6 +59,9 @@ VIOLATIONS = {
     "transactions_chk_fee_within_amount": ("transactions", new_transaction(fee="11", net_amount="-1")),
     "transactions_chk_net_amount": ("transactions", new_transaction(net_amount="11")),
     "transactions_chk_currency_format": ("transactions", new_transaction(currency="'123'")),
+    "projects_chk_currency_iso4217": ("projects", "currency = 'ZZZ'"),
+    "milestones_chk_currency_iso4217": ("milestones", "currency = 'XTS'"),
+    "transactions_chk_currency_iso4217": ("transactions", new_transaction(currency="'XAU'")),
     "transactions_chk_completed_at": ("transactions", new_transaction(status="'completed'")),
     "transactions_chk_gateway_fee": ("transactions", "gateway_fee = -1"),
 }
@@ -178,3 +181,14 @@ def test_zero_decimal_currencies_agree_with_the_money_module():
 
     migration = importlib.import_module("escrow.migrations.0009_minor_units")
     assert set(migration.ZERO_DECIMAL) == ZERO_DECIMAL_CURRENCIES
+
+
+def test_accepted_currencies_agree_with_the_money_module():
+    import importlib
+
+    from escrow.money import CURRENCIES, ZERO_DECIMAL_CURRENCIES
+
+    migration = importlib.import_module("escrow.migrations.0015_currency_iso4217")
+    assert set(migration.CURRENCIES) == CURRENCIES
+    assert ZERO_DECIMAL_CURRENCIES <= CURRENCIES
+    assert not CURRENCIES & {"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XDR", "BOV", "CLF", "USN"}

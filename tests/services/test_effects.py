@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escrow import services
-from escrow.errors import AmountsDoNotAddUp, InsufficientBalance, InvalidInput
+from escrow.errors import AmountsDoNotAddUp, InsufficientBalance, InvalidInput, NotAllowed
 from escrow.models import (
     ActorKind,
     EscrowEvent,
@@ -20,6 +20,7 @@ from escrow.models import (
     Transaction,
     TransactionStatus,
     TransactionType,
+    User,
 )
 from escrow.money import decimals, minor_unit
 from escrow.selectors import available_balances, project_held
@@ -331,3 +332,11 @@ def test_a_split_resolution_pays_out_exactly_what_is_held(db, currency, minor_un
         assert project_held(project.pk) == 0
         assert_ledger_invariants()
         transaction.set_rollback(True)
+
+
+def test_operators_cannot_verify_themselves(db):
+    operator = builders.make_operator()
+    before = db_snapshot()
+    with pytest.raises(NotAllowed, match="verify themselves"):
+        services.user_set_verified(user=operator, actor=operator)
+    assert db_snapshot() == before and not User.objects.get(pk=operator.pk).is_verified

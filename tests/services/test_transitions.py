@@ -6,7 +6,7 @@ import pytest
 
 from escrow import services
 from escrow.errors import InvalidTransition, NotAllowed
-from escrow.models import MilestoneStatus, ProjectStatus
+from escrow.models import ActorKind, EscrowEvent, MilestoneStatus, ProjectStatus
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles
 from tests import builders
 from tests.factories import UserFactory
@@ -174,3 +174,46 @@ def test_a_seller_created_project_is_accepted_by_the_buyer(db):
     services.project_accept(project=project, actor=project.buyer)
     assert builders.refreshed(project).terms_accepted_at is not None
     assert builders.refreshed(project).status == ProjectStatus.PENDING
+
+
+# --- an operator who is a party is only that party ---
+
+PARTY_OPERATOR_REFUSALS = [
+    # (builder, the operator's part, the call an operator could make on someone else's deal)
+    (builders.delivered, "seller", lambda p: services.milestone_approve(milestone=p.milestones.get(order_index=0),
+                                                                 actor=p.seller, reason="looks done to me")),
+    (builders.disputed, "seller", lambda p: services.dispute_resolve(project=p, actor=p.seller, outcome="release",
+                                                              note="I delivered")),
+    (builders.disputed, "buyer", lambda p: services.dispute_resolve(project=p, actor=p.buyer, outcome="refund",
+                                                             note="they were late")),
+    (builders.funded, "buyer", lambda p: services.project_refund(project=p, actor=p.buyer, note="changed my mind")),
+    (builders.in_progress, "seller", lambda p: services.project_refund(project=p, actor=p.seller, note="as a favour")),
+]
+
+
+@pytest.mark.parametrize(("build", "part", "call"), PARTY_OPERATOR_REFUSALS, ids=[
+    "seller-approves-own-milestone", "seller-resolves-own-dispute", "buyer-resolves-own-dispute",
+    "buyer-refunds-own-project", "seller-refunds-own-project"])
+def test_an_operator_cannot_act_as_operator_on_their_own_deal(db, build, part, call):
+    project = build()
+    builders.make_operator(getattr(project, part))
+    project = builders.refreshed(project)
+    assert "operator" not in actor_roles(project, getattr(project, part))
+    assert_refused(lambda p, _: call(p), project, None, NotAllowed)
+
+
+def test_an_operator_who_is_the_buyer_approves_as_the_buyer(db):
+    """Their party's powers stay: recorded as the user they are in this deal, not as an operator."""
+    project = builders.delivered()
+    buyer = builders.make_operator(project.buyer)
+    assert actor_roles(project, buyer) == ROLES["buyer"]
+    services.milestone_approve(milestone=project.milestones.get(order_index=0), actor=buyer)
+    event = EscrowEvent.objects.get(project=project, action="approve")
+    assert (event.actor, event.actor_kind) == (buyer, ActorKind.USER)
+
+
+def test_an_operator_still_acts_on_other_peoples_deals(db):
+    mine, theirs = builders.disputed(), builders.disputed()
+    operator = builders.make_operator(mine.seller)
+    services.dispute_resolve(project=theirs, actor=operator, outcome="refund", note="evidence read")
+    assert builders.refreshed(theirs).status == ProjectStatus.REFUNDED

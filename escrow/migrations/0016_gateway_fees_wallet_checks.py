@@ -30,7 +30,7 @@ def revoke_operators(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escrow", "0013_supabase_auth_link")]
+    dependencies = [("escrow", "0015_currency_iso4217")]
 
     operations = [
         migrations.CreateModel(
