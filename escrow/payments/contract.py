@@ -7,7 +7,7 @@ of the OpenAPI files lives in ``tests/payments/fincra_openapi/`` and ``tests/pay
 fails when this module and those files disagree. Where FinCra's own documents disagree with each
 other, the OpenAPI file (generated from FinCra's code) wins, as FinCra's own
 ``proposed-guides/RECONCILIATION.md`` says ("spec wins"); each such choice is commented here and
-listed in ``docs/fincra-contract.md``.
+listed in ``docs/payments.md (FinCra's contract)``.
 
 Nothing here talks to the network or the database: plain data and pure functions.
 """
@@ -34,7 +34,7 @@ RESOLVE_ACCOUNT_PATH = "/core/accounts/resolve"
 # business id as a request parameter" (its info.description); wallets/manage-wallets.mdx: `GET /wallets`
 # returns "wallet objects with currency, balance". The query name `businessID` and the field
 # `availableBalance` are not in FinCra's files (the guide says they "will be documented"): see
-# docs/fincra-contract.md, "gaps".
+# docs/payments.md (FinCra's contract), "gaps".
 WALLETS_PATH = "/wallets"
 WALLETS_BUSINESS_PARAMETER = "businessID"
 WALLET_AVAILABLE_FIELDS = ("availableBalance", "balance")  # first present wins
@@ -199,7 +199,7 @@ PAYOUT_RULES = {
 # everything FinCra requires comes from what a seller gives us (account number, bank code, the name
 # FinCra resolves). USD needs supporting documents (`files`) and a customer name per payout, GBP/EUR a
 # sender (our business's compliance identity) and a scheme: none of which a seller's bank account
-# gives. They are refused up front until those are collected (see docs/fincra-contract.md).
+# gives. They are refused up front until those are collected (see docs/payments.md (FinCra's contract)).
 SUPPORTED_PAYOUTS = {"NGN": "bank_account"}
 # The keys of the `bank_account` dict we store on a withdrawal, per supported currency.
 BANK_ACCOUNT_FIELDS = {"NGN": ("account_number", "bank_code", "account_holder_name", "country")}

@@ -50,7 +50,7 @@ State the tests read: ``.payments`` (by merchant reference), ``.payouts`` (by cu
 parsed body, raw bytes — keys are never recorded), ``.deliveries``, ``.sent_webhooks``.
 
 Controls (no auth; never part of FinCra):
-- ``GET /checkout/{reference}``: the hosted page with a Pay button
+- ``GET /pay/{payCode}``: the hosted page with a Pay button (FinCra's is ``https://checkout.fincra.com/pay/{payCode}``)
 - ``POST /_simulator/checkout/{reference}/pay`` ``{"amount"?, "method"?}``: pay (under/over-pay with amount)
 - ``POST /_simulator/checkout/{reference}/fail``: the charge fails (``charge.failed``)
 - ``POST /_simulator/payouts/{customerReference}/fail`` | ``/succeed``: settle a payout (even a settled one)
@@ -182,7 +182,7 @@ class Simulator:
                 "feeBearer": body.get("feeBearer", contract.FEE_BEARER), "redirectUrl": body.get("redirectUrl"),
             }
         # payments/hosted-payment-page.mdx: `reference` is the merchant's, payCode FinCra's.
-        return {"link": f"{self.url}/checkout/{reference}", "reference": reference, "payCode": pay_code}
+        return {"link": contract.hosted_link(self.url, pay_code), "reference": reference, "payCode": pay_code}
 
     def pay(self, reference: str, amount=None, method: str | None = None) -> dict:
         """The buyer pays (``amount``: what arrived, for under/over-payments); charge.successful."""
@@ -414,7 +414,7 @@ def _handler(sim: Simulator):
             parts = urlsplit(self.path)
             path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
             raw = self._raw()
-            control = path.startswith("/_simulator/") or (method == "GET" and path.startswith("/checkout/"))
+            control = path.startswith("/_simulator/") or (method == "GET" and path.startswith("/pay/"))
             try:
                 if control:
                     status, payload = self._control(method, path, self._control_body(raw))
@@ -530,9 +530,10 @@ def _handler(sim: Simulator):
         # --- controls ---
 
         def _control(self, method, path, body):
-            if method == "GET" and (m := re.fullmatch(r"/checkout/" + REFERENCE, path)):
-                reference = unquote(m.group(1))
+            if method == "GET" and (m := re.fullmatch(r"/pay/" + REFERENCE, path)):
+                pay_code = unquote(m.group(1))
                 with sim.lock:
+                    reference = next((ref for ref, p in sim.payments.items() if p["reference"] == pay_code), "")
                     payment, charge = sim.payments.get(reference), sim.charges.get(reference)
                 if payment is None:
                     raise _checkout_error(404, "Payment not found")

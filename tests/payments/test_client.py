@@ -88,8 +88,8 @@ def sent(simulator, path):
 def test_a_checkout_sends_fincras_fields_with_the_methods_of_its_currency(fincra, client, currency, methods):
     amount = "1000" if currency == "XOF" else "1000.10"
     answer = checkout(client, currency=currency, amount=amount)
-    assert answer["link"] == f"{fincra.url}/checkout/dep-1" and answer["reference"] == "dep-1"
-    assert answer["payCode"] == fincra.payments["dep-1"]["reference"]
+    assert answer["reference"] == "dep-1" and answer["payCode"] == fincra.payments["dep-1"]["reference"]
+    assert answer["link"] == f"{fincra.url}/pay/{answer['payCode']}"  # FinCra's: checkout.fincra.com/pay/<payCode>
     [request] = sent(fincra, contract.CHECKOUT_PATH)
     assert f'"amount":{amount},'.encode() in request["raw"]  # a JSON number, exactly as the Decimal
     body = request["body"]
@@ -185,8 +185,7 @@ def test_the_client_reads_checkout_cores_nestjs_errors(fincra, client):
 
 
 def test_a_failed_charge_and_the_hosted_page(fincra, client):
-    checkout(client)
-    page = requests.get(f"{fincra.url}/checkout/dep-1", timeout=5)
+    page = requests.get(checkout(client)["link"], timeout=5)
     assert page.status_code == 200 and "1000.00 USD" in page.text and "<button" in page.text
     assert requests.post(f"{fincra.url}/_simulator/checkout/dep-1/fail", timeout=5).ok
     assert client.get_checkout("dep-1")["status"] == contract.PAYMENT_FAILED

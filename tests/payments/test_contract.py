@@ -52,7 +52,7 @@ def test_each_path_is_the_services_gateway_prefix_and_a_documented_route(constan
 
 def test_the_wallets_path_is_the_wallets_service_root():
     # fincra-wallets.yaml documents no balance route: its description says the balance primitives sit at
-    # `/` of the service and take the business id as a parameter (docs/fincra-contract.md, gaps).
+    # `/` of the service and take the business id as a parameter (docs/payments.md (FinCra's contract), gaps).
     assert contract.WALLETS_PATH == fs.server_prefix(WALLETS)
     assert "mounted at `/`" in fs.spec(WALLETS)["info"]["description"]
 

@@ -147,7 +147,9 @@ def test_a_lost_checkout_answer_is_recovered_with_the_same_checkout(fincra):
     assert response.status_code == 503
     switch(fincra, drop_answer=False)
     funding = fund(project)  # FinCra answers 409 to the same reference: looked up, not stuck
-    assert funding["checkout_url"] and len(fincra.payments) == 1
+    [payment] = fincra.payments.values()
+    assert funding["checkout_url"] == contract.hosted_link(fincra.url, payment["reference"])  # FinCra's payCode
+    assert requests.get(funding["checkout_url"], timeout=5).status_code == 200
     assert [r["path"] for r in fincra.requests].count(contract.CHECKOUT_PATH) == 2
     pay(fincra, funding["reference"])
 
@@ -331,6 +333,18 @@ def test_a_failed_payout_gives_the_balance_back(fincra, worker):
     assert wait_for(lambda: status_of(response.json()["id"]) == TransactionStatus.FAILED)
     assert available_balance(project.seller_id, "NGN") == Decimal("975.00")
     assert_ledger_invariants()
+
+
+def test_failed_after_successful_keeps_the_first_outcome_and_flags_it(fincra, worker):
+    project = completed_ngn()
+    withdrawal_id = withdraw(project.seller, amount="975.00").json()["id"]
+    assert wait_for(lambda: status_of(withdrawal_id) == TransactionStatus.COMPLETED)
+    assert requests.post(f"{fincra.url}/_simulator/payouts/{withdrawal_id}/fail", timeout=30).ok
+    assert wait_for(lambda: (Transaction.objects.get(pk=withdrawal_id).extra_data or {}).get("flag"))
+    row = Transaction.objects.get(pk=withdrawal_id)
+    assert row.status == TransactionStatus.COMPLETED and row.extra_data["flag"] == "conflicting_outcome"
+    assert WebhookEvent.objects.filter(event="payout.failed").get().flag == "conflicting_outcome"
+    assert available_balance(project.seller_id, "NGN") == 0  # never given back on a contradiction
 
 
 def test_a_lost_payout_answer_is_settled_by_resubmitting_the_same_reference(fincra, worker):
