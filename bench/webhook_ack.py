@@ -3,8 +3,9 @@
 FinCra waits 10 s for a 2xx. The app answers after verifying the signature, storing the event and
 queueing its job — FinCra's records are consulted by the job, not in the request, so the answer
 cannot depend on FinCra (the simulator here answers every API call after 12 s). 100 signed
-``charge.successful`` webhooks are posted to gunicorn one after another while a job worker runs
-beside it. Prints the median and the maximum time from sending a webhook to receiving the 2xx.
+``charge.successful`` webhooks (for references that are not ours: their jobs flag them) are posted
+to gunicorn one after another while a job worker runs beside it. Prints the median and the maximum
+time from sending a webhook to receiving the 2xx.
 (tests/payments/test_fincra.py proves the other half: a deposit is credited once FinCra answers.)
 
     make bench                # both parts
@@ -48,13 +49,15 @@ def main() -> None:
     ensure_database(url)
     manage(url, "migrate", "--noinput")
     keys = {name: secrets.token_hex(12) for name in ("secret_key", "public_key", "business_id", "webhook_secret")}
+    # business_id: 24 characters, as FinCra's
     simulator = Simulator(**keys).start()
     requests.post(f"{simulator.url}/_simulator/config", json={"latency": FINCRA_LATENCY}, timeout=5).raise_for_status()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + secrets.token_hex(16), "DEBUG": "false",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "FINCRA_BASE_URL": simulator.url,
            "FINCRA_SECRET_KEY": keys["secret_key"], "FINCRA_PUBLIC_KEY": keys["public_key"],
-           "FINCRA_BUSINESS_ID": keys["business_id"], "FINCRA_WEBHOOK_SECRET": keys["webhook_secret"]}
+           "FINCRA_BUSINESS_ID": keys["business_id"], "FINCRA_WEBHOOK_SECRET": keys["webhook_secret"],
+           "FINCRA_REDIRECT_URL": "https://example.com/paid"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "amani.wsgi", "--workers", "2", "--bind",
                                f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)
     worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT, env=env,
@@ -62,6 +65,8 @@ def main() -> None:
     endpoint = f"http://127.0.0.1:{port}/api/v1/webhooks/fincra/"
     try:
         for _ in range(100):
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited; see its output above")
             try:
                 if requests.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).ok:
                     break
