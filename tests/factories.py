@@ -7,6 +7,8 @@ import factory
 from escrow.models import Milestone, Project, Transaction, TransactionType, User
 from escrow.services.funding import amount_owed
 
+PASSWORD = "correct horse battery staple"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -15,7 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
@@ -75,3 +77,11 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     fee = Decimal("0.00")
     net_amount = factory.LazyAttribute(lambda t: t.amount - t.fee)
     currency = factory.SelfAttribute("project.currency")
+
+
+def account(**fields):
+    """A user who can log in with PASSWORD (UserFactory does not save the hash it sets)."""
+    user = UserFactory(**fields)
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    return user

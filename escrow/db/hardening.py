@@ -6,7 +6,7 @@ through PostgREST with the public anon key. After every ``migrate`` this closes 
 current schema that has no RLS policy (Django's own, and any created by a later migration):
 no privileges for those roles, and RLS enabled with no policy as a second lock. It also stops the
 migrating role's default privileges from handing new tables to them, while escrow is migrated:
-migration 0012 records what those default privileges were, and ``migrate escrow zero`` gives
+migration 0013 records what those default privileges were, and ``migrate escrow zero`` gives
 them back (so, with no record, they are left alone).
 
 The table owner bypasses RLS (without FORCE), so Django itself is unaffected.
@@ -24,7 +24,7 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 CLIENT_ROLES = ("anon", "authenticated")
-# Written by migration 0012: the default privileges found before the hardening changed them.
+# Written by migration 0013: the default privileges found before the hardening changed them.
 DEFAULT_PRIVILEGES_RECORD = "escrow_found_default_privileges"
 
 # Tables and sequences of the current schema owned by the migrating role. Tables with a policy

@@ -9,18 +9,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, account
 
-PASSWORD = "correct horse battery staple"
 LIMIT = 10
-
-
-def account(**fields):
-    """A user who can log in with PASSWORD (UserFactory does not save the hash it sets)."""
-    user = UserFactory(**fields)
-    user.set_password(PASSWORD)
-    user.save(update_fields=["password"])
-    return user
 
 
 @pytest.fixture

@@ -13,19 +13,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from escrow import logins
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, account
 from tests.helpers import db_snapshot, race
 
-PASSWORD = "correct horse battery staple"
 LIMIT = 10
-
-
-def account(**fields):
-    """A user who can log in with PASSWORD (UserFactory does not save the hash it sets)."""
-    user = UserFactory(**fields)
-    user.set_password(PASSWORD)
-    user.save(update_fields=["password"])
-    return user
 
 
 def token(email: str, password: str, **meta):
