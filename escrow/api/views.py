@@ -24,8 +24,8 @@ from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
-from escrow.payments import contract, gateway
-from escrow.payments.fincra import FincraError, Rejected
+from escrow.payments import gateway
+from escrow.payments.fincra import FincraError, NotConfigured, Rejected, Unauthorized
 from escrow.selectors import available_balances, projects_for, projects_held, public_emails, transactions_for
 
 ERROR = s.error_shape()
@@ -269,19 +269,16 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
         # The pending deposit is committed first; FinCra is asked for a checkout only then,
         # outside any transaction or lock. No answer is recorded with the deposit: a retry after
         # a crash runs ``fund`` again, which reuses that deposit and its checkout.
-        full_name = _valid(s.FundSerializer, request.data).get("full_name") or request.user.full_name
-        if not contract.has_full_name(full_name):
-            raise InvalidInput("FinCra's checkout needs the payer's first and last name: send full_name.",
-                               field="full_name")
+        full_name = _valid(s.FundSerializer, request.data).get("full_name") or request.user.full_name or ""
         with self.rls_block():
             project = self.get_object()
-            with as_owner():
-                deposit = services.project_fund_start(project=project, actor=request.user)
+            with as_owner():  # refuses what FinCra's checkout would (a name without a space...) with a 400
+                deposit = services.project_fund_start(project=project, actor=request.user, customer_name=full_name)
         try:
             checkout_url = gateway.start_checkout(Transaction.objects.select_related("user").get(pk=deposit.pk),
                                                   customer_name=full_name)
-        except Rejected as error:  # a retry would be refused again: say what FinCra said
-            return error_response("gateway_refused", f"The payment gateway refused the checkout: {error.message}", 502)
+        except (Rejected, Unauthorized) as error:  # a retry would be refused again: say what FinCra said
+            return error_response("gateway_refused", f"The payment gateway refused the checkout: {error}", 502)
         except FincraError as error:
             return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
         return Response({
@@ -425,6 +422,8 @@ class WithdrawalView(EscrowAPIView):
         except Rejected as error:
             raise InvalidInput(f"FinCra could not find this bank account: {error.message}",
                                field="bank_account.account_number") from error
+        except (NotConfigured, Unauthorized) as error:  # an operator must fix the keys: retrying cannot help
+            return error_response("gateway_refused", f"Payouts are not available: {error}", 502)
         except FincraError as error:
             return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
         with self.rls_block(), as_owner():

@@ -15,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -41,11 +41,15 @@ def client() -> FincraClient:
     return FincraClient.from_settings()
 
 
-def _money(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
+def _first_amount(*values) -> Decimal | None:
+    """The first amount FinCra gave (0 included), exact; None when none was given or it is not a number."""
+    for value in values:
+        if value is not None and value != "":
+            try:
+                return contract.money(value)
+            except ValueError:
+                return None
+    return None
 
 
 # --- funding ---
@@ -98,11 +102,10 @@ def confirm_deposit(deposit: Transaction, *, reported: dict | None = None) -> st
     if status != "success":
         return "not_paid"
     reported = reported or _last_reported(deposit, "charge.successful")
-    received = _money(reported.get("amountReceived")) or _money(record.get("amountReceived")) \
-        or _money(record.get("amount"))
+    received = _first_amount(reported.get("amountReceived"), record.get("amountReceived"), record.get("amount"))
     if received is None:
         return "malformed_amount"
-    to_settle = _money(reported.get("amountToSettle")) or _money(record.get("amountToSettle"))
+    to_settle = _first_amount(reported.get("amountToSettle"), record.get("amountToSettle"))
     confirmed = services.deposit_confirm(
         reference=deposit.pk, amount_received=received,
         gateway_transaction_id=str(record.get("reference") or reported.get("reference") or "") or None,
@@ -135,8 +138,10 @@ def submit_payout(withdrawal_id) -> str:
 
     FinCra refuses a repeated reference (``DUPLICATE_CUSTOMER_REFERENCE``): the payout exists, so
     it is looked up, never failed. A lost answer is settled by the job's next attempt, which
-    re-submits the same reference. Only a refusal proves nothing was paid, and only then does the
-    balance come back.
+    re-submits the same reference. Only a refusal of a payout that was never sent before proves
+    nothing was paid, and only then does the balance come back: once an attempt's outcome was
+    unknown, a later refusal (a changed setting, FinCra validating before it checks for a
+    duplicate) proves nothing about the first, so FinCra's record decides.
     """
     withdrawal = Transaction.objects.get(pk=withdrawal_id, transaction_type=TransactionType.WITHDRAWAL)
     if withdrawal.status != TransactionStatus.PENDING:
@@ -153,20 +158,23 @@ def submit_payout(withdrawal_id) -> str:
     except OutcomeUnknown as error:
         services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
         raise TryLater(f"payout {withdrawal.pk}: outcome unknown; re-submitting the same reference") from error
-    except contract.ContractViolation as error:  # refused before sending: nothing was paid
-        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
-        return "rejected"
-    except Rejected as error:
-        if error.error_type not in contract.PAYOUT_NOT_CREATED_ERROR_TYPES:
-            # A refusal that does not prove nothing was sent (a channel error...): FinCra's record decides.
+    except (contract.ContractViolation, Rejected) as error:
+        proves_nothing_paid = not _sent_before(withdrawal) and (
+            isinstance(error, contract.ContractViolation)  # refused before sending
+            or error.error_type in contract.PAYOUT_NOT_CREATED_ERROR_TYPES)
+        if not proves_nothing_paid:  # FinCra's record decides
             services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
             return _settle_or_try_later(withdrawal)
-        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected",
-                                      detail=f"{error.error_type or error.status}: {error.message}")
+        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
         return "rejected"
     services.withdrawal_submitted(withdrawal=withdrawal, outcome="processing",
                                   gateway_reference=str(answer.get("reference") or ""))
     return "processing"
+
+
+def _sent_before(withdrawal: Transaction) -> bool:
+    """Whether an earlier attempt may have reached FinCra (its outcome was unknown)."""
+    return (withdrawal.extra_data or {}).get("payout") == "unknown"
 
 
 def _settle_or_try_later(withdrawal: Transaction) -> str:
@@ -198,7 +206,7 @@ def settle_withdrawal(withdrawal: Transaction, *, reported: dict | None = None, 
                                           gateway_reference=str(record.get("reference") or ""))
         return "still_processing"
     reported = reported or _last_reported(withdrawal, f"payout.{status}")
-    fee = _money(reported.get("fee")) if reported.get("fee") is not None else _money(record.get("fee"))
+    fee = _first_amount(reported.get("fee"), record.get("fee"))
     settled = services.withdrawal_settle(withdrawal=withdrawal, succeeded=status == "successful",
                                          gateway_reference=str(record.get("reference") or "") or None,
                                          gateway_response=contract.jsonable(record), gateway_fee=fee if status == "successful" else None)

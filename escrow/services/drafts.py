@@ -21,7 +21,7 @@ PROJECT_TERMS = ("title", "description", "total_amount", "currency", "completion
 MILESTONE_TERMS = ("title", "description", "amount", "order_index", "completion_criteria", "due_date")
 
 
-def _fundable(currency: str) -> str:
+def require_fundable_currency(currency: str) -> str:
     """An ISO 4217 code FinCra's checkout collects: a project nobody could fund is refused at once."""
     require_currency(currency)
     if not contract.is_collectable(currency):
@@ -36,6 +36,9 @@ def _clean_terms(fields: dict, currency: str) -> dict:
         raise InvalidInput("title is required.", field="title")
     if "total_amount" in fields:
         fields["total_amount"] = parse_amount(fields["total_amount"], currency, field="total_amount")
+        if fields["total_amount"] < contract.CHECKOUT_MINIMUM_AMOUNT:  # FinCra's checkout takes at least 1
+            raise InvalidInput(f"total_amount must be at least {contract.CHECKOUT_MINIMUM_AMOUNT}.",
+                               field="total_amount")
     if "amount" in fields:
         fields["amount"] = parse_amount(fields["amount"], currency)
     if "fee_bearer" in fields and fields["fee_bearer"] not in FeeBearer.values:
@@ -57,7 +60,7 @@ def project_create(*, creator: User, buyer: User, seller: User, title: str, tota
     unknown = set(terms) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
-    _fundable(currency)
+    require_fundable_currency(currency)
     fields = _clean_terms({"title": title, "total_amount": total_amount, **terms}, currency)
     fields.setdefault("fee_bearer", FeeBearer.SELLER)
     fields.setdefault("inspection_days", settings.ESCROW_INSPECTION_DAYS)
@@ -76,7 +79,7 @@ def project_update(*, project: Project, actor: User, **changes) -> Project:
     unknown = set(changes) - set(PROJECT_TERMS)
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
-    currency = _fundable(changes.get("currency", project.currency))
+    currency = require_fundable_currency(changes.get("currency", project.currency))
     fields = _clean_terms(dict(changes), currency)
     if "currency" in changes and changes["currency"] != project.currency:
         # The milestones follow the project's currency while it is a draft.

@@ -7,11 +7,12 @@ amount the gateway verified it received. Both are idempotent.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from escrow.commission import milestone_quote
-from escrow.errors import InvalidTransition
+from escrow.errors import InvalidInput, InvalidTransition
 from escrow.models import (
     EscrowEvent,
     Milestone,
@@ -22,6 +23,7 @@ from escrow.models import (
     TransactionType,
     User,
 )
+from escrow.payments import contract
 from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
 from escrow.services.locks import lock_project, lock_transaction
@@ -37,14 +39,24 @@ def amount_owed(project: Project) -> Decimal:
 
 
 @transaction.atomic
-def project_fund_start(*, project: Project, actor: User) -> Transaction:
-    """Record the buyer's pending deposit (or return the one already waiting) and its reference."""
+def project_fund_start(*, project: Project, actor: User, customer_name: str | None = None) -> Transaction:
+    """Record the buyer's pending deposit (or return the one already waiting) and its reference.
+
+    With ``customer_name`` (the payer's name for FinCra's checkout), what FinCra's checkout would
+    refuse — the name, the buyer's e-mail, the amount, the currency — is refused here first, as
+    InvalidInput naming the field, before anything is written or sent.
+    """
     project = lock_project(project.pk)
     roles = actor_roles(project, actor)
     require(PROJECT_TRANSITIONS, "fund", state=project.status, roles=roles)
     if not project.terms_accepted_at:
         raise InvalidTransition("The counterparty has not accepted the terms yet.")
     owed = amount_owed(project)
+    if customer_name is not None and (problems := contract.checkout_problems(
+            amount=owed, currency=project.currency, customer_name=customer_name, customer_email=actor.email,
+            redirect_url=settings.FINCRA_REDIRECT_URL or None)):
+        field, message = next(iter(problems.items()))
+        raise InvalidInput(message, field=field)
     # Only a deposit this service created is reused: its "fund" event names it (the audit trail is
     # append-only and written by the services alone), and it is the buyer's, for what is owed.
     created_here = [event.get("deposit") for event in EscrowEvent.objects.filter(

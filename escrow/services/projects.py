@@ -15,6 +15,7 @@ from escrow.models import (
     User,
 )
 from escrow.services.audit import record_event
+from escrow.services.drafts import require_fundable_currency
 from escrow.services.locks import lock_project, lock_project_and_milestones
 from escrow.services.settlement import refund_everything_held, set_project_status
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, require
@@ -43,6 +44,7 @@ def project_propose(*, project: Project, actor: User) -> Project:
         raise InvalidInput("The buyer and the seller must be different people.", field="seller_email")
     if not milestones:
         raise AmountsDoNotAddUp("A project needs at least one milestone before it is proposed.")
+    require_fundable_currency(project.currency)  # clients may edit a draft's currency through the database
     if other := [m for m in milestones if m.currency != project.currency]:
         raise AmountsDoNotAddUp(f"Milestone '{other[0].title}' is in {other[0].currency}, the project in {project.currency}.")
     total = sum(m.amount for m in milestones)

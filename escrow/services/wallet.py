@@ -1,8 +1,7 @@
 """The platform's FinCra wallet against its ledger: does the wallet cover what is owed?
 
 What the ledger says the platform must be able to pay, per currency: everything held in escrow,
-every user's available balance (the platform's commission included), and every payout not yet
-settled. FinCra keeps a fee on each collection and each payout (recorded on the ledger rows as
+every user's available balance, the platform's commission, and every payout not yet settled. FinCra keeps a fee on each collection and each payout (recorded on the ledger rows as
 ``gateway_fee``), so the wallet holds less than it took in; a difference below zero is a
 shortfall an operator must cover before sellers' payouts start failing.
 """
@@ -17,10 +16,16 @@ from escrow.selectors import held_per_currency
 
 logger = logging.getLogger(__name__)
 
-BALANCES_AND_IN_FLIGHT = """
-SELECT currency,
-       sum(escrow_available_balance(user_id, currency)) AS available
+AVAILABLE = """
+SELECT currency, sum(escrow_available_balance(user_id, currency))
 FROM (SELECT DISTINCT user_id, currency FROM transactions) accounts
+GROUP BY currency
+"""
+# The platform's commission is not an available balance (escrow_available_balance counts what was
+# released or refunded to a user), but the wallet holds it too.
+COMMISSION = """
+SELECT currency, sum(amount) FROM transactions
+WHERE transaction_type = 'commission' AND status = 'completed'
 GROUP BY currency
 """
 IN_FLIGHT = """
@@ -38,7 +43,7 @@ GROUP BY currency
 def ledger_owed_per_currency() -> dict[str, Decimal]:
     owed: dict[str, Decimal] = dict(held_per_currency())
     with connection.cursor() as cursor:
-        for query in (BALANCES_AND_IN_FLIGHT, IN_FLIGHT):
+        for query in (AVAILABLE, COMMISSION, IN_FLIGHT):
             cursor.execute(query)
             for currency, amount in cursor.fetchall():
                 owed[currency] = owed.get(currency, Decimal(0)) + amount

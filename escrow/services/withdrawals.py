@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from escrow.errors import InsufficientBalance, InvalidInput
+from escrow.errors import InsufficientBalance, InvalidInput, InvalidTransition
 from escrow.models import Transaction, TransactionStatus, TransactionType, User
 from escrow.money import parse_amount
 from escrow.payments import contract, jobs
@@ -94,10 +94,14 @@ def withdrawal_submitted(*, withdrawal: Transaction, outcome: str, gateway_refer
                          detail: str = "") -> Transaction:
     """Record what became of the payout request: ``processing`` (FinCra took it), ``unknown`` (no
     answer: the job re-submits the same reference) or ``rejected`` (FinCra refused it for a reason
-    that proves nothing was paid: the withdrawal fails and the balance comes back)."""
-    if outcome == "rejected":
-        return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
+    that proves nothing was paid: the withdrawal fails and the balance comes back). A withdrawal
+    whose payout outcome was ever unknown is never failed on a refusal: FinCra may have paid it."""
     row = lock_transaction(withdrawal.pk)
+    if outcome == "rejected":
+        if (row.extra_data or {}).get("payout") == "unknown":
+            # An earlier attempt may have been paid: a refusal now proves nothing about it.
+            raise InvalidTransition("This payout's first outcome is unknown: only FinCra's record can settle it.")
+        return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
     if row.status != TransactionStatus.PENDING:
         return row  # a webhook settled it first
     row.extra_data = {**(row.extra_data or {}), "payout": outcome}

@@ -20,6 +20,7 @@ from django.db.models import F
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from escrow import services
+from escrow.db.rls import as_role
 from escrow.models import EscrowEvent, ProjectStatus, Transaction, TransactionStatus, WalletCheck, WebhookEvent
 from escrow.payments import contract
 from escrow.payments.jobs import wallet_check
@@ -140,6 +141,20 @@ def test_a_buyer_without_a_full_name_is_asked_for_one(fincra):
     assert fincra.payments[funding["reference"]]["customer"]["name"] == "Cher Sarkisian"
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"email": "buyer@localhost"}, "email"),  # FinCra's customer.email must be an e-mail with a domain
+])
+def test_what_fincras_checkout_would_refuse_is_a_400_before_anything_is_written(fincra, change, field):
+    project = builders.accepted()
+    for name, value in change.items():
+        setattr(project.buyer, name, value)
+    project.buyer.save()
+    before = db_snapshot()
+    response = client_for(project.buyer).post(f"/api/v1/projects/{project.pk}/fund/", {}, format="json")
+    assert response.status_code == 400 and field in response.json()["error"]["fields"], response.content
+    assert db_snapshot() == before and not fincra.requests
+
+
 def test_a_lost_checkout_answer_is_recovered_with_the_same_checkout(fincra):
     project = builders.accepted()
     switch(fincra, drop_answer=True)  # FinCra creates the checkout, the answer never arrives
@@ -163,6 +178,26 @@ def test_a_currency_fincra_does_not_collect_is_refused_when_the_project_is_creat
         "seller_email": seller.email}, format="json")
     assert response.status_code == 400 and "currency" in response.json()["error"]["fields"]
     assert db_snapshot() == before
+
+
+def test_a_draft_whose_currency_was_changed_in_the_database_cannot_be_proposed(committed_db):
+    """The creator may edit a draft's currency directly (PostgREST); proposing re-checks it."""
+    project = builders.draft()
+    with as_role("authenticated", project.creator_id), connection.cursor() as cursor:
+        cursor.execute("UPDATE projects SET currency = 'CHF' WHERE id = %s", [project.pk])
+        cursor.execute("UPDATE milestones SET currency = 'CHF' WHERE project_id = %s", [project.pk])
+    before = db_snapshot()
+    response = client_for(project.creator).post(f"/api/v1/projects/{project.pk}/propose/")
+    assert response.status_code == 400 and "currency" in response.json()["error"]["fields"]
+    assert db_snapshot() == before
+
+
+def test_a_project_below_fincras_minimum_is_refused(committed_db):
+    buyer, seller = UserFactory(), UserFactory()
+    response = client_for(buyer).post("/api/v1/projects/", {
+        "title": "Tiny", "total_amount": "0.50", "currency": "USD", "buyer_email": buyer.email,
+        "seller_email": seller.email}, format="json")
+    assert response.status_code == 400 and "total_amount" in response.json()["error"]["fields"]
 
 
 def test_a_failed_charge_fails_the_deposit_and_the_buyer_may_fund_again(fincra, worker):
@@ -359,6 +394,32 @@ def test_a_lost_payout_answer_is_settled_by_resubmitting_the_same_reference(finc
     assert wait_for(lambda: status_of(withdrawal_id) == TransactionStatus.COMPLETED, seconds=30)
     duplicates = [r for r in fincra.requests if r["path"] == contract.PAYOUT_PATH]
     assert len(duplicates) >= 2 and len(fincra.payouts) == 1  # re-submitted, paid once
+    assert available_balance(project.seller_id, "NGN") == 0
+    assert_ledger_invariants()
+
+
+def test_a_refusal_after_an_unknown_outcome_never_gives_the_balance_back(fincra, settings):
+    """The first payout POST reached FinCra but its answer was lost; the retry is refused for
+    another reason (here a mistyped business id: FinCra validates before it looks for duplicates).
+    That refusal proves nothing about the first POST: the seller's balance stays reserved and
+    FinCra's record settles it."""
+    project = completed_ngn()
+    switch(fincra, drop_answer=True, send_webhooks=False, hold_payouts=True)
+    withdrawal_id = withdraw(project.seller, amount="975.00").json()["id"]
+    run_jobs()  # attempt 1: FinCra creates the payout, the answer is lost
+    assert withdrawal_id in fincra.payouts and status_of(withdrawal_id) == TransactionStatus.PENDING
+    switch(fincra, drop_answer=False)
+    good_business = settings.FINCRA_BUSINESS_ID
+    settings.FINCRA_BUSINESS_ID = good_business[:-1]  # a redeploy with a typo
+    ProcrastinateJob.objects.filter(status="todo").update(scheduled_at=None)  # no backoff wait in a test
+    run_jobs()  # attempt 2: refused with VALIDATION_FAILED
+    assert status_of(withdrawal_id) != TransactionStatus.FAILED
+    assert available_balance(project.seller_id, "NGN") == 0  # still reserved: FinCra may pay it
+    settings.FINCRA_BUSINESS_ID = good_business
+    switch(fincra, send_webhooks=True)
+    assert requests.post(f"{fincra.url}/_simulator/payouts/{withdrawal_id}/succeed", timeout=30).ok
+    run_jobs()
+    assert status_of(withdrawal_id) == TransactionStatus.COMPLETED and len(fincra.payouts) == 1
     assert available_balance(project.seller_id, "NGN") == 0
     assert_ledger_invariants()
 
