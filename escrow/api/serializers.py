@@ -201,13 +201,13 @@ class TransactionSerializer(serializers.ModelSerializer):
 
 
 class AddressSerializer(serializers.Serializer):
-    street = serializers.CharField(max_length=255, required=False, help_text="Street and number. Required.")
-    city = serializers.CharField(max_length=120, required=False, help_text="Required.")
-    state = serializers.CharField(max_length=120, required=False,
+    street = serializers.CharField(max_length=255, required=False, allow_blank=True, help_text="Street and number. Required.")
+    city = serializers.CharField(max_length=120, required=False, allow_blank=True, help_text="Required.")
+    state = serializers.CharField(max_length=120, required=False, allow_blank=True,
                                   help_text="Required for a US address: its two-letter code (NY).")
-    zip = serializers.CharField(max_length=20, required=False, help_text="Required for a US address: 12345 or "
+    zip = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Required for a US address: 12345 or "
                                                                          "12345-6789.")
-    country = serializers.CharField(max_length=2, required=False, help_text="ISO 3166 alpha-2 (US, NG). Required.")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, help_text="ISO 3166 alpha-2 (US, NG). Required.")
 
 
 class BankAccountSerializer(serializers.Serializer):
@@ -219,18 +219,18 @@ class BankAccountSerializer(serializers.Serializer):
         r"^[0-9]{4,20}$", error_messages={"invalid": "4 to 20 digits."},
         help_text="NGN: the 10-digit NUBAN. USD: the US account number (4 to 17 digits).")
     bank_code = serializers.RegexField(
-        r"^[0-9A-Za-z]{2,12}$", required=False, error_messages={"invalid": "2 to 12 letters or digits."},
+        r"^[0-9A-Za-z]{2,12}$", required=False, allow_blank=True, error_messages={"invalid": "2 to 12 letters or digits."},
         help_text="NGN only: the bank's code (3 to 6 digits).")
     account_holder_name = serializers.CharField(
         max_length=255, help_text="The name on the account. NGN: FinCra resolves the name it pays; USD: sent as given.")
     country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": "An ISO 3166 code such as NG."},
                                      help_text="The bank account's country: NG for NGN, US for USD.")
     payment_scheme = serializers.CharField(
-        max_length=20, required=False,
+        max_length=20, required=False, allow_blank=True,
         help_text="USD only: ach (1-3 business days) or fed_wire (same day). swift is not supported.")
     routing_number = serializers.CharField(
-        max_length=32, required=False, help_text="USD only: the bank's 9-digit ABA routing number (checksum verified).")
-    bank_name = serializers.CharField(max_length=140, required=False, help_text="USD only: the bank's name.")
+        max_length=32, required=False, allow_blank=True, help_text="USD only: the bank's 9-digit ABA routing number (checksum verified).")
+    bank_name = serializers.CharField(max_length=140, required=False, allow_blank=True, help_text="USD only: the bank's name.")
     address = AddressSerializer(required=False, help_text="USD only: the account holder's postal address.")
 
 

@@ -113,8 +113,9 @@ def document_lines(withdrawal: Transaction) -> list[str]:
         when = credit.completed_at or credit.created_at
         project = f'project "{credit.project.title}" ({credit.project_id})' if credit.project else "a project"
         milestone = f', milestone "{credit.milestone.title}"' if credit.milestone else ""
-        part = "" if used == credit.amount else f" (of {money(credit.amount)})"
-        lines.append(f"{when:%Y-%m-%d}  {kind} {credit.pk}: {money(used)}{part}, {project}{milestone}")
+        part = "" if used == credit.amount else f" (part of {money(credit.amount)})"
+        lines += [f"{when:%Y-%m-%d}  {kind}: {money(used)}{part}", f"    {project}{milestone}",
+                  f"    ledger entry {credit.pk}"]
         total += used
     lines += ["", f"Total: {money(total)}"]
     if total != withdrawal.amount:  # cannot happen for a withdrawal the balance rule let through
