@@ -290,6 +290,11 @@ if FINCRA_SIMULATED:
     FINCRA_BASE_URL = f"http://127.0.0.1:{FINCRA_SIMULATOR_PORT}"
     FINCRA_SECRET_KEY, FINCRA_PUBLIC_KEY = simulator_keys["secret_key"], simulator_keys["public_key"]
     FINCRA_BUSINESS_ID, FINCRA_WEBHOOK_SECRET = simulator_keys["business_id"], simulator_keys["webhook_secret"]
+    # USD payouts against the simulator: a stand-in sender, documents served by `make run`'s server.
+    FINCRA_SENDER_NAME = FINCRA_SENDER_NAME or "Amani (development)"
+    FINCRA_SENDER_COUNTRY = FINCRA_SENDER_COUNTRY or "NG"
+    FINCRA_SENDER_ID_NUMBER = FINCRA_SENDER_ID_NUMBER or "DEV-0000000"
+    PUBLIC_BASE_URL = PUBLIC_BASE_URL or "http://127.0.0.1:8000"
 
 # Production hardening: on unless DEBUG.
 BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
