@@ -421,6 +421,20 @@ def test_a_payout_fincra_does_not_list_yet_is_never_given_back(fincra, settings)
     assert_ledger_invariants()
 
 
+def test_a_usd_payout_whose_sender_went_missing_is_never_sent_and_gives_the_balance_back(fincra, usd_payouts):
+    """The sender was configured when the seller asked, and removed before the job ran: the job
+    refuses to send an incomplete payout (nothing paid), so the withdrawal fails and the balance is back."""
+    project = builders.completed(currency="USD", amounts=("400.00", "600.00"))
+    response = withdraw(project.seller, amount="975.00", currency="USD", bank=US_BANK)
+    assert response.status_code == 201, response.content
+    usd_payouts.FINCRA_SENDER_NAME = ""
+    run_jobs()
+    assert status_of(response.json()["id"]) == TransactionStatus.FAILED and not fincra.payouts
+    assert not fincra_requests(fincra, contract.PAYOUT_PATH)
+    assert available_balance(project.seller_id, "USD") == Decimal("975.00")
+    assert_ledger_invariants()
+
+
 @pytest.mark.parametrize(("bank", "field"), [
     ({**NUBAN, "account_number": "123456789"}, "bank_account.account_number"),  # 9 digits: not a NUBAN
     ({**NUBAN, "account_number": "1111111111"}, "bank_account.account_number"),  # FinCra cannot resolve it
