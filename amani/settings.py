@@ -247,6 +247,28 @@ FINCRA_TIMEOUT_SECONDS = env.float("FINCRA_TIMEOUT_SECONDS", default=10.0)
 FINCRA_REDIRECT_URL = env.str("FINCRA_REDIRECT_URL", default="")
 if FINCRA_SECRET_KEY and not (DEBUG or TESTING) and not FINCRA_REDIRECT_URL.startswith("https://"):
     raise ImproperlyConfigured("FINCRA_REDIRECT_URL must be set to an https:// URL when FinCra keys are set.")
+# USD payouts (payouts/united-states.mdx): FinCra needs our business as the sender of every payout
+# and a supporting document per payout, which Amani serves at a signed URL under PUBLIC_BASE_URL.
+# Without the sender (name, country, ID number) and PUBLIC_BASE_URL, USD withdrawals are refused (400).
+FINCRA_SENDER_NAME = env.str("FINCRA_SENDER_NAME", default="")  # our registered business name
+FINCRA_SENDER_TYPE = env.str("FINCRA_SENDER_TYPE", default="corporate")  # corporate | individual
+FINCRA_SENDER_COUNTRY = env.str("FINCRA_SENDER_COUNTRY", default="").upper()  # of incorporation (ISO alpha-2)
+FINCRA_SENDER_ID_TYPE = env.str("FINCRA_SENDER_ID_TYPE", default="business_registration_number")
+FINCRA_SENDER_ID_NUMBER = env.str("FINCRA_SENDER_ID_NUMBER", default="")  # e.g. the RC number, <= 30 characters
+FINCRA_SENDER_EMAIL = env.str("FINCRA_SENDER_EMAIL", default="")
+FINCRA_SENDER_ADDRESS = env.str("FINCRA_SENDER_ADDRESS", default="")  # free text
+if FINCRA_SENDER_TYPE not in ("corporate", "individual"):
+    raise ImproperlyConfigured("FINCRA_SENDER_TYPE must be corporate or individual.")
+if FINCRA_SENDER_ID_TYPE not in ("national_id", "international_passport", "drivers_license",
+                                 "business_registration_number"):
+    raise ImproperlyConfigured("FINCRA_SENDER_ID_TYPE must be one of FinCra's Sender.idType values.")
+# The service's public origin (https://api.example.com), for absolute URLs given to others: the
+# supporting document of a USD payout, which FinCra fetches. Production refuses a non-https one.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+if PUBLIC_BASE_URL and not (DEBUG or TESTING) and not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be an https:// URL.")
+# How long a payout document's signed URL stays readable (FinCra's review may come days later).
+PAYOUT_DOCUMENT_MAX_AGE_DAYS = max(env.int("PAYOUT_DOCUMENT_MAX_AGE_DAYS", default=30), 1)
 # With DEBUG and no FinCra keys, the app talks to the bundled simulator (`make run` starts it),
 # with keys generated once in the git-ignored data folder.
 FINCRA_SIMULATED = DEBUG and not FINCRA_SECRET_KEY
@@ -268,6 +290,11 @@ if FINCRA_SIMULATED:
     FINCRA_BASE_URL = f"http://127.0.0.1:{FINCRA_SIMULATOR_PORT}"
     FINCRA_SECRET_KEY, FINCRA_PUBLIC_KEY = simulator_keys["secret_key"], simulator_keys["public_key"]
     FINCRA_BUSINESS_ID, FINCRA_WEBHOOK_SECRET = simulator_keys["business_id"], simulator_keys["webhook_secret"]
+    # USD payouts against the simulator: a stand-in sender, documents served by `make run`'s server.
+    FINCRA_SENDER_NAME = FINCRA_SENDER_NAME or "Amani (development)"
+    FINCRA_SENDER_COUNTRY = FINCRA_SENDER_COUNTRY or "NG"
+    FINCRA_SENDER_ID_NUMBER = FINCRA_SENDER_ID_NUMBER or "DEV-0000000"
+    PUBLIC_BASE_URL = PUBLIC_BASE_URL or "http://127.0.0.1:8000"
 
 # Production hardening: on unless DEBUG.
 BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)

@@ -91,3 +91,33 @@ def stuck_payments() -> QuerySet[Transaction]:
 def latest_wallet_checks() -> list[WalletCheck]:
     """The last FinCra wallet check of each currency (the operators' dashboard)."""
     return list(WalletCheck.objects.order_by("currency", "-checked_at").distinct("currency"))
+
+
+def withdrawal_funding(withdrawal: Transaction) -> list[tuple[Transaction, Decimal]]:
+    """The credits that fund ``withdrawal``: the user's completed escrow releases and refunds in its
+    currency, recorded before it, oldest first, with the part of each it uses — first in, first out,
+    after the user's earlier withdrawals (those not failed) have taken theirs. Only the user's own rows."""
+    credits = (Transaction.objects
+               .filter(user_id=withdrawal.user_id, currency=withdrawal.currency,
+                       transaction_type__in=(TransactionType.ESCROW_RELEASE, TransactionType.REFUND),
+                       status=TransactionStatus.COMPLETED, created_at__lte=withdrawal.created_at)
+               .select_related("project", "milestone").order_by("created_at", "id"))
+    earlier = (Transaction.objects
+               .filter(user_id=withdrawal.user_id, currency=withdrawal.currency,
+                       transaction_type=TransactionType.WITHDRAWAL,
+                       status__in=(TransactionStatus.PENDING, TransactionStatus.PROCESSING,
+                                   TransactionStatus.COMPLETED))
+               .filter(Q(created_at__lt=withdrawal.created_at) | Q(created_at=withdrawal.created_at,
+                                                                  id__lt=withdrawal.id)))
+    already_taken = sum((row.amount for row in earlier), Decimal(0))
+    still_needed, funding = withdrawal.amount, []
+    for credit in credits:
+        if still_needed <= 0:
+            break
+        left = credit.amount - min(already_taken, credit.amount)
+        already_taken -= credit.amount - left
+        if left > 0:
+            used = min(left, still_needed)
+            funding.append((credit, used))
+            still_needed -= used
+    return funding

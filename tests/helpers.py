@@ -88,3 +88,34 @@ def race(n: int, work) -> tuple[list, list[BaseException], float]:
     for thread in threads:
         thread.join(timeout=120)
     return results, errors, time.perf_counter() - started
+
+
+def pdf_text(document: bytes) -> str:
+    """The text a PDF shows, one line per text-showing operator, after checking the structure a reader
+    relies on: header, every cross-reference offset pointing at its object, stream lengths, the
+    catalog, the page count, the end marker. (For the uncompressed, one-font PDFs of escrow/pdf.py;
+    no PDF library is a dependency.)"""
+    import re
+
+    assert document.startswith(b"%PDF-1.") and document.rstrip().endswith(b"%%EOF"), "not a PDF"
+    xref_at = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", document).group(1))
+    assert document[xref_at:].startswith(b"xref"), "startxref does not point at the cross-reference table"
+    first, count = map(int, re.match(rb"xref\s+(\d+) (\d+)\s+", document[xref_at:]).groups())
+    table = document[xref_at:].split(b"\n")[2:2 + count]
+    assert first == 0 and len(table) == count
+    for number, entry in enumerate(table):
+        offset, _, kind = entry.split()[:3]
+        if kind == b"n":
+            assert document[int(offset):].startswith(b"%d 0 obj" % number), f"object {number} is not at {offset}"
+    trailer = re.search(rb"trailer\s*<<(.*?)>>", document, re.S).group(1)
+    assert int(re.search(rb"/Size (\d+)", trailer).group(1)) == count
+    root = int(re.search(rb"/Root (\d+) 0 R", trailer).group(1))
+    assert re.search(rb"%d 0 obj\s*<< /Type /Catalog" % root, document)
+    pages = len(re.findall(rb"/Type /Page\b", document))
+    assert int(re.search(rb"/Type /Pages .*?/Count (\d+)", document).group(1)) == pages >= 1
+    lines = []
+    for length, start in ((int(m.group(1)), m.end()) for m in re.finditer(rb"/Length (\d+) >>\nstream\n", document)):
+        assert document[start + length:].startswith(b"\nendstream"), "a stream's /Length is wrong"
+        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", document[start:start + length]):
+            lines.append(re.sub(rb"\\(.)", rb"\1", literal).decode("latin-1"))
+    return "\n".join(lines)

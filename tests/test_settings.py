@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 
 SETTINGS_ENV = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SECURE_HSTS_SECONDS",
-                "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "TRUSTED_PROXY_COUNT")
+                "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "TRUSTED_PROXY_COUNT", "PUBLIC_BASE_URL",
+                "PAYOUT_DOCUMENT_MAX_AGE_DAYS")
 
 
 def manage_check(fail_level: str = "ERROR", **env) -> subprocess.CompletedProcess:
@@ -30,6 +31,11 @@ def manage_check(fail_level: str = "ERROR", **env) -> subprocess.CompletedProces
         # FinCra refuses an empty or invalid redirectUrl: a live setup without one cannot take payments.
         ({"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "amani.example.com", "FINCRA_SECRET_KEY": "sk_live"},
          "FINCRA_REDIRECT_URL must be set"),
+        # FinCra fetches USD payouts' supporting documents from it: never over plain HTTP.
+        ({"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "amani.example.com", "PUBLIC_BASE_URL": "http://amani.example.com"},
+         "PUBLIC_BASE_URL must be an https:// URL"),
+        ({"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "amani.example.com", "FINCRA_SENDER_TYPE": "company"},
+         "FINCRA_SENDER_TYPE must be corporate or individual"),
     ],
 )
 def test_refuses_to_start_unconfigured(env, message):

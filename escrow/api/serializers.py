@@ -177,24 +177,61 @@ class TransactionSerializer(serializers.ModelSerializer):
     fee = MoneyField()
     net_amount = MoneyField()
     account_name = serializers.SerializerMethodField(
-        help_text="A withdrawal's bank account holder, as FinCra resolved it; null for other rows.")
+        help_text="A withdrawal's bank account holder: as FinCra resolved it (NGN), or as the seller gave it where "
+                  "FinCra resolves no names (USD); null for other rows.")
+    account_name_resolved = serializers.SerializerMethodField(
+        help_text="Whether FinCra resolved account_name from the bank's records (NGN) rather than taking it as "
+                  "given (USD); null for other rows.")
 
     class Meta:
         model = Transaction
         fields = ["id", "user_id", "project_id", "milestone_id", "transaction_type", "status", "amount", "fee",
                   "net_amount", "currency", "payment_gateway", "gateway_reference", "description", "created_at",
-                  "processed_at", "completed_at", "account_name"]
+                  "processed_at", "completed_at", "account_name", "account_name_resolved"]
         read_only_fields = fields
 
     def get_account_name(self, row) -> str | None:
         return (row.extra_data or {}).get("account_name")
 
+    def get_account_name_resolved(self, row) -> bool | None:
+        extra = row.extra_data or {}
+        if "account_name" not in extra:
+            return None
+        return extra.get("account_name_resolved", True)  # withdrawals before USD payouts were all resolved
+
+
+class AddressSerializer(serializers.Serializer):
+    street = serializers.CharField(max_length=255, required=False, allow_blank=True, help_text="Street and number. Required.")
+    city = serializers.CharField(max_length=120, required=False, allow_blank=True, help_text="Required.")
+    state = serializers.CharField(max_length=120, required=False, allow_blank=True,
+                                  help_text="Required for a US address: its two-letter code (NY).")
+    zip = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Required for a US address: 12345 or "
+                                                                         "12345-6789.")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, help_text="ISO 3166 alpha-2 (US, NG). Required.")
+
 
 class BankAccountSerializer(serializers.Serializer):
-    account_number = serializers.RegexField(r"^[0-9]{6,20}$", error_messages={"invalid": "6 to 20 digits."})
-    bank_code = serializers.RegexField(r"^[0-9A-Za-z]{2,12}$", error_messages={"invalid": "2 to 12 letters or digits."})
-    account_holder_name = serializers.CharField(max_length=255)
-    country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": "An ISO 3166 code such as NG."})
+    """The fields of every payout currency; which are required, and their formats, depend on the
+    withdrawal's currency (escrow.payments.contract.BANK_ACCOUNT_FIELDS): an error names
+    ``bank_account.<field>``."""
+
+    account_number = serializers.RegexField(
+        r"^[0-9]{4,20}$", error_messages={"invalid": "4 to 20 digits."},
+        help_text="NGN: the 10-digit NUBAN. USD: the US account number (4 to 17 digits).")
+    bank_code = serializers.RegexField(
+        r"^[0-9A-Za-z]{2,12}$", required=False, allow_blank=True, error_messages={"invalid": "2 to 12 letters or digits."},
+        help_text="NGN only: the bank's code (3 to 6 digits).")
+    account_holder_name = serializers.CharField(
+        max_length=255, help_text="The name on the account. NGN: FinCra resolves the name it pays; USD: sent as given.")
+    country = serializers.RegexField(r"^[A-Z]{2}$", error_messages={"invalid": "An ISO 3166 code such as NG."},
+                                     help_text="The bank account's country: NG for NGN, US for USD.")
+    payment_scheme = serializers.CharField(
+        max_length=20, required=False, allow_blank=True,
+        help_text="USD only: ach (1-3 business days) or fed_wire (same day). swift is not supported.")
+    routing_number = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="USD only: the bank's 9-digit ABA routing number (checksum verified).")
+    bank_name = serializers.CharField(max_length=140, required=False, allow_blank=True, help_text="USD only: the bank's name.")
+    address = AddressSerializer(required=False, help_text="USD only: the account holder's postal address.")
 
 
 class WithdrawalSerializer(serializers.Serializer):

@@ -36,6 +36,7 @@ urlpatterns = [
     path("transactions/<uuid:pk>/", views.TransactionViewSet.as_view({"get": "retrieve"}), name="transaction-detail"),
     path("balance/", views.BalanceView.as_view(), name="balance"),
     path("withdrawals/", views.WithdrawalView.as_view(), name="withdrawals"),
+    path("payout-documents/<uuid:pk>/", views.PayoutDocumentView.as_view(), name="payout-document"),
     path("commission/quote/", views.QuoteView.as_view(), name="commission-quote"),
     path("health/", views.HealthView.as_view(), name="health"),
     path("webhooks/fincra/", views.FincraWebhookView.as_view(), name="fincra-webhook"),

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connection
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -24,7 +25,7 @@ from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
-from escrow.payments import gateway
+from escrow.payments import compliance, contract, gateway
 from escrow.payments.fincra import FincraError, NotConfigured, Rejected, Unauthorized
 from escrow.selectors import available_balances, projects_for, projects_held, public_emails, transactions_for
 
@@ -415,17 +416,20 @@ class WithdrawalView(EscrowAPIView):
     def post(self, request):
         data = _valid(s.WithdrawalSerializer, request.data)
         bank_account = services.payout_destination(currency=data["currency"], bank_account=data["bank_account"])
-        try:  # FinCra's docs: resolve the account name before paying
-            account_name = gateway.client().resolve_account(
-                account_number=bank_account["account_number"], bank_code=bank_account["bank_code"],
-                currency=data["currency"])
-        except Rejected as error:
-            raise InvalidInput(f"FinCra could not find this bank account: {error.message}",
-                               field="bank_account.account_number") from error
-        except (NotConfigured, Unauthorized) as error:  # an operator must fix the keys: retrying cannot help
-            return error_response("gateway_refused", f"Payouts are not available: {error}", 502)
-        except FincraError as error:
-            return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.", 503)
+        account_name = None  # where FinCra cannot resolve names (USD), the holder's name as given
+        if contract.resolves_account_names(data["currency"]):
+            try:  # FinCra's docs: resolve the account name before paying
+                account_name = gateway.client().resolve_account(
+                    account_number=bank_account["account_number"], bank_code=bank_account["bank_code"],
+                    currency=data["currency"])
+            except Rejected as error:
+                raise InvalidInput(f"FinCra could not find this bank account: {error.message}",
+                                   field="bank_account.account_number") from error
+            except (NotConfigured, Unauthorized) as error:  # an operator must fix the keys: retrying cannot help
+                return error_response("gateway_refused", f"Payouts are not available: {error}", 502)
+            except FincraError as error:
+                return error_response("gateway_unavailable", f"The payment gateway did not answer ({error}); retry.",
+                                      503)
         with self.rls_block(), as_owner():
             withdrawal = services.withdrawal_request(user=request.user, amount=data["amount"],
                                                      currency=data["currency"], bank_account=bank_account,
@@ -435,6 +439,33 @@ class WithdrawalView(EscrowAPIView):
             answer = Response(s.TransactionSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
             self.record_answer(answer)
         return answer
+
+
+class PayoutDocumentView(EscrowAPIView):
+    """The supporting document of a USD payout, for FinCra (escrow.payments.compliance): readable
+    only with the signature in its URL, by anyone who has that URL; otherwise a 404, whoever asks.
+    Reads only."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []  # the signature is the credential; a session or token changes nothing
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)  # a PDF whatever the Accept header
+
+    @extend_schema(parameters=[OpenApiParameter("s", str, required=True, description="The URL's signature.")],
+                   responses={(200, "application/pdf"): bytes, 404: ERROR})
+    def get(self, request, pk):
+        if not compliance.signature_valid(pk, request.query_params.get("s", "")):
+            raise Http404
+        with as_owner():  # no user: the signature, checked above, is the authority
+            withdrawal = get_object_or_404(Transaction, pk=pk, transaction_type=TransactionType.WITHDRAWAL)
+            document = compliance.document_pdf(withdrawal)
+        response = HttpResponse(document, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="amani-payout-{pk}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Robots-Tag"] = "noindex"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 class FincraWebhookView(EscrowAPIView):

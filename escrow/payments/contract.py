@@ -195,14 +195,51 @@ PAYOUT_RULES = {
     "EUR": {"country": None, "schemes": ("sepa", "sepa_instant", "swift"), "beneficiary": ("accountHolderName",),
             "body": ("paymentScheme", "sender")},
 }
-# What WE pay out: same-currency NGN payouts to a Nigerian bank account (NUBAN), the one corridor where
-# everything FinCra requires comes from what a seller gives us (account number, bank code, the name
-# FinCra resolves). USD needs supporting documents (`files`) and a customer name per payout, GBP/EUR a
-# sender (our business's compliance identity) and a scheme: none of which a seller's bank account
-# gives. They are refused up front until those are collected (see docs/payments.md (FinCra's contract)).
-SUPPORTED_PAYOUTS = {"NGN": "bank_account"}
-# The keys of the `bank_account` dict we store on a withdrawal, per supported currency.
-BANK_ACCOUNT_FIELDS = {"NGN": ("account_number", "bank_code", "account_holder_name", "country")}
+# payouts/united-states.mdx "Requirements": the sender's ID type and number ("name, ID type, ID number,
+# country of origin ... for compliance") and the beneficiary's "Bank name" on top of the fields above.
+# The OpenAPI file's Sender only requires name and type; we send both readings' fields (see
+# docs/payments.md, "where FinCra's documents disagree").
+PAYOUT_GUIDE_RULES = {"USD": {"sender": ("idType", "idNumber"), "beneficiary": ("bankName",)}}
+# fincra-disbursements.yaml Sender.idType enum; idNumber maxLength 30.
+SENDER_ID_TYPES = frozenset({"national_id", "international_passport", "drivers_license",
+                             "business_registration_number"})
+SENDER_ID_NUMBER_MAX_LENGTH = 30
+# fincra-disbursements.yaml Address: required [street]; country "ISO-3166 alpha-2 for USD/CNH beneficiaries".
+ADDRESS_FIELDS = {"street": "string", "city": "string", "state": "string", "zip": "string", "country": "string"}
+ADDRESS_REQUIRED = ("street",)
+
+# What WE pay out (each a same-currency payout to a bank account):
+# - NGN to a Nigerian bank account (NUBAN): everything FinCra requires comes from what the seller gives us
+#   (account number, bank code) and the name FinCra resolves.
+# - USD to a US bank account by ACH or Fedwire (payouts/united-states.mdx): the seller gives the account
+#   number, the ABA routing number (sent as the beneficiary's bankCode: fincra-disbursements.yaml has no
+#   routing-number field; bankCode is its "local bank/institution code"), the bank's name, the holder's
+#   name and postal address; Amani adds the sender (our business, from settings), customerName and a
+#   supporting document (`files`, a signed URL of a PDF Amani generates: escrow/payments/compliance.py).
+#   FinCra's name enquiry covers NGN/GHS only (RESOLVE_CURRENCIES): a USD holder's name is sent as given.
+# GBP/EUR need a sort code/IBAN and their schemes: not collected, refused up front (a 400 naming currency).
+SUPPORTED_PAYOUTS = {"NGN": "bank_account", "USD": "bank_account"}
+# The schemes we use per currency, of PAYOUT_RULES[currency]["schemes"]. USD swift is refused: it reaches
+# USD accounts in any country (payouts/united-states.mdx), identified by a SWIFT/BIC and often needing a
+# correspondent or intermediary bank (CreatePayoutRequest.correspondent/intermediary), which we neither
+# collect nor can check; a seller with a US account is paid by ACH (cheapest) or Fedwire (same day).
+SUPPORTED_PAYOUT_SCHEMES = {"USD": ("ach", "fed_wire")}
+# The keys of the `bank_account` dict we store on a withdrawal, per supported currency. Every one is
+# required; USD's `address` is a dict of ADDRESS_FIELDS (street, city and country required; state and a
+# ZIP code too when the address is in the US).
+BANK_ACCOUNT_FIELDS = {
+    "NGN": ("account_number", "bank_code", "account_holder_name", "country"),
+    "USD": ("payment_scheme", "account_number", "routing_number", "bank_name", "account_holder_name", "country",
+            "address"),
+}
+BANK_ACCOUNT_ADDRESS_REQUIRED = ("street", "city", "country")
+# A US bank account number: up to 17 characters (the ACH record's DFI account number field); we take 4-17
+# digits. An ABA routing number: 9 digits whose weighted sum (3, 7, 1 repeating) is a multiple of 10.
+US_ACCOUNT_NUMBER = re.compile(r"\d{4,17}")
+ABA_ROUTING_NUMBER = re.compile(r"\d{9}")
+US_ZIP = re.compile(r"\d{5}(-\d{4})?")
+US_STATE = re.compile(r"[A-Z]{2}")
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 # fincra-core.yaml ResolveAccountRequest: "Unknown keys are rejected"; currency enum [NGN, GHS];
 # type enum; for NGN nuban an exactly-10-digit accountNumber and a bankCode.
@@ -313,6 +350,19 @@ def is_payable(currency: str) -> bool:
     return currency in SUPPORTED_PAYOUTS
 
 
+def resolves_account_names(currency: str) -> bool:
+    """Whether FinCra's account-name enquiry covers this currency's accounts (fincra-core.yaml
+    ResolveAccountRequest.currency: NGN, GHS). Elsewhere the holder's name is taken as given."""
+    return currency in RESOLVE_CURRENCIES
+
+
+def is_aba_routing_number(value) -> bool:
+    """A US ABA routing transit number: 9 digits, 3*(d1+d4+d7) + 7*(d2+d5+d8) + (d3+d6+d9) a multiple
+    of 10, not all zeros."""
+    if not isinstance(value, str) or not ABA_ROUTING_NUMBER.fullmatch(value) or not int(value):
+        return False
+    return sum(int(digit) * weight for digit, weight in zip(value, (3, 7, 1) * 3, strict=True)) % 10 == 0
+
 def has_full_name(name) -> bool:
     """FinCra's customer.name must contain a space (first + last name); we ask for two words."""
     return isinstance(name, str) and len(name.split()) >= 2
@@ -385,7 +435,8 @@ def checkout_problems(*, amount: Decimal, currency: str, customer_name: str | No
 
 def payout_destination_problems(currency: str, bank_account: dict | None) -> dict[str, str]:
     """What stops us from paying ``bank_account`` in ``currency``, keyed by field
-    ("currency", "bank_account", "bank_account.<key>"). Empty when we can pay it."""
+    ("currency", "bank_account", "bank_account.<key>", "bank_account.address.<key>"). Empty when we
+    can pay it. (Whether this server is set up for the currency is the services' question.)"""
     if not is_payable(currency):
         return {"currency": (f"Payouts in {currency} are not supported; supported: "
                              + ", ".join(sorted(SUPPORTED_PAYOUTS)))}
@@ -393,20 +444,87 @@ def payout_destination_problems(currency: str, bank_account: dict | None) -> dic
         return {"bank_account": "required"}
     problems = {}
     for key in BANK_ACCOUNT_FIELDS[currency]:
-        if not isinstance(bank_account.get(key), str) or not bank_account[key].strip():
+        if key == "address":
+            if not isinstance(bank_account.get(key), dict):
+                problems[f"bank_account.{key}"] = "required: street, city, state, zip, country"
+        elif not isinstance(bank_account.get(key), str) or not bank_account[key].strip():
             problems[f"bank_account.{key}"] = "required"
     unknown = set(bank_account) - set(BANK_ACCOUNT_FIELDS[currency])
     for key in sorted(unknown):
-        problems[f"bank_account.{key}"] = "not a field of a bank account we can pay"
+        problems[f"bank_account.{key}"] = f"not a field of a {currency} bank account we can pay"
+    text = {key: value.strip() for key, value in bank_account.items() if isinstance(value, str)}
     if currency == "NGN":
-        number, code = bank_account.get("account_number"), bank_account.get("bank_code")
-        if isinstance(number, str) and not NUBAN.fullmatch(number):
+        number, code = text.get("account_number"), text.get("bank_code")
+        if number and not NUBAN.fullmatch(number):
             problems["bank_account.account_number"] = "A Nigerian (NUBAN) account number is exactly 10 digits."
-        if isinstance(code, str) and not NG_BANK_CODE.fullmatch(code):
+        if code and not NG_BANK_CODE.fullmatch(code):
             problems["bank_account.bank_code"] = "A Nigerian bank code is 3 to 6 digits."
-        country = bank_account.get("country")
-        if isinstance(country, str) and country.upper() != PAYOUT_RULES["NGN"]["country"]:
+        country = text.get("country")
+        if country and country.upper() != PAYOUT_RULES["NGN"]["country"]:
             problems["bank_account.country"] = "NGN payouts go to Nigerian (NG) bank accounts only."
+    if currency == "USD":
+        problems.update(_usd_account_problems(text, bank_account.get("address")))
+    return problems
+
+
+def _usd_account_problems(text: dict, address) -> dict[str, str]:
+    problems = {}
+    scheme = text.get("payment_scheme")
+    if scheme and scheme not in SUPPORTED_PAYOUT_SCHEMES["USD"]:
+        known = scheme in PAYOUT_RULES["USD"]["schemes"]
+        problems["bank_account.payment_scheme"] = (
+            f"{scheme if known else 'This scheme'} is not a USD payout scheme we use; supported: "
+            + ", ".join(SUPPORTED_PAYOUT_SCHEMES["USD"]))
+    if (number := text.get("account_number")) and not US_ACCOUNT_NUMBER.fullmatch(number):
+        problems["bank_account.account_number"] = "A US bank account number is 4 to 17 digits."
+    if (routing := text.get("routing_number")) and not is_aba_routing_number(routing):
+        problems["bank_account.routing_number"] = ("Not an ABA routing number (9 digits with a valid check "
+                                                   "digit; it is printed on the account's cheques and statements).")
+    if (country := text.get("country")) and country.upper() != "US":
+        problems["bank_account.country"] = "ACH and Fedwire payouts go to US (US) bank accounts only."
+    if (name := text.get("bank_name")) and len(name) > 140:
+        problems["bank_account.bank_name"] = "at most 140 characters"
+    if not isinstance(address, dict):
+        return problems
+    for key in sorted(set(address) - set(ADDRESS_FIELDS)):
+        problems[f"bank_account.address.{key}"] = "not a field of an address; fields: " + ", ".join(ADDRESS_FIELDS)
+    parts = {key: value.strip() for key, value in address.items() if isinstance(value, str) and value.strip()}
+    in_us = parts.get("country", "").upper() == "US"
+    for key in (*BANK_ACCOUNT_ADDRESS_REQUIRED, *(("state", "zip") if in_us else ())):
+        if key not in parts:
+            problems[f"bank_account.address.{key}"] = "required" + (" for a US address" if key in ("state", "zip")
+                                                                    else "")
+    for key, value in address.items():
+        if key in ADDRESS_FIELDS and value is not None and not isinstance(value, str):
+            problems[f"bank_account.address.{key}"] = "must be text"
+    if "country" in parts and not COUNTRY_CODE.fullmatch(parts["country"].upper()):
+        problems["bank_account.address.country"] = "An ISO 3166 alpha-2 code such as US or NG."
+    if in_us and "zip" in parts and not US_ZIP.fullmatch(parts["zip"]):
+        problems["bank_account.address.zip"] = "A US ZIP code: 5 digits, or 5+4 (12345-6789)."
+    if in_us and "state" in parts and not US_STATE.fullmatch(parts["state"].upper()):
+        problems["bank_account.address.state"] = "A US state's two-letter code, such as NY."
+    return problems
+
+
+def sender_problems(sender: dict | None) -> dict[str, str]:
+    """What FinCra would refuse in our ``sender`` (fincra-disbursements.yaml Sender, plus the ID that
+    payouts/united-states.mdx asks for), keyed "sender.<key>". Empty when it is complete."""
+    if not isinstance(sender, dict):
+        return {"sender": "required"}
+    problems = {f"sender.{key}": "required" for key in (*SENDER_REQUIRED, *PAYOUT_GUIDE_RULES["USD"]["sender"])
+                if not isinstance(sender.get(key), str) or not sender[key].strip()}
+    kind = sender.get("type")
+    if kind and kind not in ("corporate", "individual"):
+        problems["sender.type"] = "corporate or individual"
+    country_key = "countryOfIncorporation" if kind == "corporate" else "countryOfOrigin"
+    if not COUNTRY_CODE.fullmatch(str(sender.get(country_key) or "")):
+        problems[f"sender.{country_key}"] = "required: an ISO 3166 alpha-2 code"
+    if sender.get("idType") and sender["idType"] not in SENDER_ID_TYPES:
+        problems["sender.idType"] = "one of " + ", ".join(sorted(SENDER_ID_TYPES))
+    if len(str(sender.get("idNumber") or "")) > SENDER_ID_NUMBER_MAX_LENGTH:
+        problems["sender.idNumber"] = f"at most {SENDER_ID_NUMBER_MAX_LENGTH} characters"
+    if sender.get("email") is not None and not is_email(sender["email"]):
+        problems["sender.email"] = "an e-mail address"
     return problems
 
 
@@ -561,11 +679,34 @@ def payout_body_problems(body: dict) -> list[str]:
         if rules["schemes"] and body.get("paymentScheme") not in (None, *rules["schemes"]):
             problems.append(f'"paymentScheme" must be one of {", ".join(rules["schemes"])} for {destination}')
         if "sender" in body:
-            sender = body["sender"]
-            problems += [f'"sender.{key}" is required' for key in SENDER_REQUIRED
-                         if not isinstance(sender, dict) or not sender.get(key)]
+            problems += _sender_body_problems(body["sender"], PAYOUT_GUIDE_RULES.get(destination, {}).get("sender", ()))
+        guide = PAYOUT_GUIDE_RULES.get(destination, {})
+        problems += [f'"beneficiary.{key}" is required' for key in guide.get("beneficiary", ())
+                     if not beneficiary.get(key)]
+        if "address" in beneficiary:
+            address = beneficiary["address"]
+            problems += [f'"beneficiary.address.{key}" is not allowed' for key in address if key not in ADDRESS_FIELDS]
+            problems += [f'"beneficiary.address.{key}" is required' for key in ADDRESS_REQUIRED if key not in address]
+            problems += _types(address, ADDRESS_FIELDS, "beneficiary.address.")
         if destination == "NGN" and not NUBAN.fullmatch(str(beneficiary["accountNumber"])):
             problems.append('"beneficiary.accountNumber" must be a 10-digit NUBAN for NGN')
+    return problems
+
+
+def _sender_body_problems(sender, guide_required: tuple[str, ...]) -> list[str]:
+    """fincra-disbursements.yaml Sender (required name, type; countryOfOrigin when individual,
+    countryOfIncorporation when corporate; idType enum; idNumber at most 30) plus ``guide_required``."""
+    if not isinstance(sender, dict):
+        return ['"sender" must be of type object']
+    problems = [f'"sender.{key}" is required' for key in (*SENDER_REQUIRED, *guide_required) if not sender.get(key)]
+    if sender.get("type") == "individual" and not sender.get("countryOfOrigin"):
+        problems.append('"sender.countryOfOrigin" is required')
+    if sender.get("type") == "corporate" and not sender.get("countryOfIncorporation"):
+        problems.append('"sender.countryOfIncorporation" is required')
+    if "idType" in sender and sender["idType"] not in SENDER_ID_TYPES:
+        problems.append('"sender.idType" must be one of ' + ", ".join(sorted(SENDER_ID_TYPES)))
+    if len(str(sender.get("idNumber") or "")) > SENDER_ID_NUMBER_MAX_LENGTH:
+        problems.append(f'"sender.idNumber" length must be less than or equal to {SENDER_ID_NUMBER_MAX_LENGTH}')
     return problems
 
 

@@ -116,10 +116,13 @@ class FincraClient:
     # --- payouts ---
 
     def create_payout(self, *, amount: Decimal, currency: str, customer_reference: str, description: str,
-                      bank_account: dict, account_name: str) -> dict:
-        """Pay ``amount`` to ``bank_account`` (our stored dict: account_number, bank_code,
-        account_holder_name, country), in the same currency, named ``account_name`` as FinCra resolved
-        it. Returns FinCra's payout (``reference``, ``status``: processing, ``fee``, ``amountCharged``...).
+                      bank_account: dict, account_name: str, sender: dict | None = None,
+                      document_url: str | None = None) -> dict:
+        """Pay ``amount`` to ``bank_account`` (our stored dict, ``contract.BANK_ACCOUNT_FIELDS``) in the
+        same currency, named ``account_name`` (NGN: as FinCra resolved it; USD: as the seller gave it).
+        USD also needs ``sender`` (our business: FinCra's Sender) and ``document_url`` (the supporting
+        document FinCra asks for, sent as ``files``). Returns FinCra's payout (``reference``,
+        ``status``: processing, ``fee``, ``amountCharged``...).
 
         Raises ``contract.ContractViolation`` (nothing sent) for what we do not pay (see
         ``contract.payout_problems``), ``DuplicateReference`` when a payout with this customerReference
@@ -127,23 +130,35 @@ class FincraClient:
         """
         problems = contract.payout_problems(amount=amount, currency=currency, bank_account=bank_account)
         if not isinstance(account_name, str) or not account_name.strip():
-            problems["account_name"] = "the resolved account name is required"
+            problems["account_name"] = "the account holder's name is required"
         if not description:
             problems["description"] = "required"  # payouts/initiate-transfer.mdx marks it required
+        if currency == "USD":
+            problems.update(contract.sender_problems(sender))
+            if not contract.is_uri(document_url):
+                problems["files"] = "the supporting document's URL is required for USD payouts"
         if problems:
             raise contract.ContractViolation(problems)
-        first, last = contract.split_name(account_name)
+        holder = " ".join(account_name.split())
+        first, last = contract.split_name(holder)
+        beneficiary = {"type": "individual", "firstName": first, "lastName": last, "accountHolderName": holder,
+                       "accountNumber": bank_account["account_number"].strip()}
         body = {
             "sourceCurrency": currency, "destinationCurrency": currency, "amount": amount,
             "business": self.business_id, "description": description, "customerReference": customer_reference,
-            "paymentDestination": contract.SUPPORTED_PAYOUTS[currency],
-            "beneficiary": {
-                "type": "individual", "firstName": first, "lastName": last,
-                "accountHolderName": " ".join(account_name.split()),
-                "accountNumber": bank_account["account_number"], "bankCode": bank_account["bank_code"],
-                "country": bank_account["country"].upper(),
-            },
+            "paymentDestination": contract.SUPPORTED_PAYOUTS[currency], "beneficiary": beneficiary,
         }
+        if currency == "NGN":
+            beneficiary.update(bankCode=bank_account["bank_code"].strip(), country=bank_account["country"].upper())
+        elif currency == "USD":  # payouts/united-states.mdx; CreatePayoutRequest "for destinationCurrency=USD"
+            address = {key: value.strip() for key, value in bank_account["address"].items()
+                       if isinstance(value, str) and value.strip()}
+            address["country"] = address["country"].upper()
+            beneficiary.update(bankCode=bank_account["routing_number"].strip(),  # the ABA routing number
+                               bankName=bank_account["bank_name"].strip(),
+                               country=bank_account["country"].strip().upper(), address=address)
+            body.update(paymentScheme=bank_account["payment_scheme"].strip(), sender=dict(sender),
+                        customerName=holder, files=document_url)
         return self._post(contract.PAYOUT_PATH, body, duplicate=_duplicate_payout)
 
     def get_payout(self, customer_reference: str) -> dict | None:

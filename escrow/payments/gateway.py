@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from escrow import services
 from escrow.models import Transaction, TransactionStatus, TransactionType, WebhookEvent
-from escrow.payments import contract, jobs
+from escrow.payments import compliance, contract, jobs
 from escrow.payments.fincra import (
     DuplicateReference,
     FincraClient,
@@ -147,11 +147,15 @@ def submit_payout(withdrawal_id) -> str:
     if withdrawal.status != TransactionStatus.PENDING:
         return "already_submitted"
     bank = (withdrawal.extra_data or {}).get("bank_account") or {}
+    extras = {}
+    if withdrawal.currency in compliance.DOCUMENTED_PAYOUTS:
+        # Signed afresh on each attempt: a re-submission carries a URL FinCra can still read.
+        extras = {"sender": compliance.sender(), "document_url": compliance.document_url(withdrawal.pk)}
     try:
         answer = client().create_payout(
             amount=withdrawal.amount, currency=withdrawal.currency, customer_reference=str(withdrawal.pk),
             description="Amani escrow withdrawal", bank_account=bank,
-            account_name=withdrawal.extra_data.get("account_name") or bank.get("account_holder_name", ""),
+            account_name=withdrawal.extra_data.get("account_name") or bank.get("account_holder_name", ""), **extras,
         )
     except DuplicateReference:
         return _settle_or_try_later(withdrawal)

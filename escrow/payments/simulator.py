@@ -20,8 +20,9 @@ other services' ``{success: false, error, errorType[, errors]}``:
   **no amountReceived**, 404 when unknown.
 - ``POST /disbursements/payouts`` (``api-key``): CreatePayoutRequest, unknown keys refused, ``business``
   24 characters and ours (else 403 ACCESS_DENIED), NUBAN 10 digits for NGN, USD/GBP/EUR's extra fields
-  (paymentScheme, sender, customerName, files, sortCode, address); 422 VALIDATION_FAILED with
-  ``errors``; **422 DUPLICATE_CUSTOMER_REFERENCE on a customerReference seen before**; 422
+  (paymentScheme, sender, customerName, files, sortCode, address), the Sender's country by its type,
+  ``Address.street``, and for USD the sender's ID and the bank's name (payouts/united-states.mdx); 422
+  VALIDATION_FAILED with ``errors``; **422 DUPLICATE_CUSTOMER_REFERENCE on a customerReference seen before**; 422
   NO_ENOUGH_MONEY_IN_WALLET when amount + fee exceeds the wallet. 200 with the Payout (status
   processing, fee, amountCharged = amount + fee); the wallet is debited amount + fee at once and
   credited back if the payout fails. Payouts settle asynchronously (``payout_delay``): accounts in

@@ -11,7 +11,7 @@ from django.utils import timezone
 from escrow.errors import InsufficientBalance, InvalidInput, InvalidTransition
 from escrow.models import Transaction, TransactionStatus, TransactionType, User
 from escrow.money import parse_amount
-from escrow.payments import contract, jobs
+from escrow.payments import compliance, contract, jobs
 from escrow.selectors import available_balance
 from escrow.services.audit import record_event
 from escrow.services.ledger import append_entry
@@ -23,24 +23,46 @@ SYSTEM = frozenset({"system"})
 
 def payout_destination(*, currency: str, bank_account: dict) -> dict:
     """The bank account as we store it, or InvalidInput naming what FinCra could not pay: a
-    currency we do not pay out in, a missing field, a NUBAN that is not 10 digits..."""
+    currency we do not pay out in (or not on this server yet: USD needs the sender and the public
+    URL of its supporting document), a missing field, a NUBAN that is not 10 digits, a routing number
+    that fails its checksum..."""
     problems = contract.payout_destination_problems(currency, bank_account)
+    if not problems and (reason := compliance.payouts_disabled_reason(currency)):
+        problems = {"currency": reason}
     if problems:
         field, message = next(iter(problems.items()))
         raise InvalidInput(message if field == "currency" else f"{field}: {message}", field=field)
-    return {key: bank_account[key].strip() for key in contract.BANK_ACCOUNT_FIELDS[currency]}
+    stored = {}
+    for key in contract.BANK_ACCOUNT_FIELDS[currency]:
+        if key == "address":
+            address = {part: value.strip() for part, value in bank_account[key].items()
+                       if isinstance(value, str) and value.strip()}
+            address["country"] = address["country"].upper()
+            if address["country"] == "US":
+                address["state"] = address["state"].upper()
+            stored[key] = address
+        else:
+            stored[key] = bank_account[key].strip()
+    if "country" in stored:
+        stored["country"] = stored["country"].upper()
+    return stored
 
 
 @transaction.atomic
 def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank_account: dict,
-                       account_name: str) -> Transaction:
+                       account_name: str | None = None) -> Transaction:
     """Reserve ``amount`` of the user's available balance for a payout to ``bank_account``.
 
     ``account_name`` is the holder's name as FinCra resolved it for that account (FinCra's docs:
-    resolve before paying); it is stored with the account and shown to the seller. The payout
-    job is deferred in this transaction: it exists exactly when the withdrawal does.
+    resolve before paying), for the currencies FinCra resolves (NGN); elsewhere (USD) FinCra cannot,
+    and the name the seller gave is used. It is stored with the account and shown to the seller. The
+    payout job is deferred in this transaction: it exists exactly when the withdrawal does.
     """
     bank_account = payout_destination(currency=currency, bank_account=bank_account)
+    resolved = contract.resolves_account_names(currency)
+    if resolved and not account_name:
+        raise ValueError(f"{currency} account names are resolved by FinCra before a withdrawal is requested")
+    account_name = account_name if resolved else bank_account["account_holder_name"]
     amount = parse_amount(amount, currency)
     lock_user(user.pk)  # one withdrawal decision per user at a time
     available = available_balance(user.pk, currency)
@@ -49,7 +71,8 @@ def withdrawal_request(*, user: User, amount: Decimal | str, currency: str, bank
     withdrawal = append_entry(
         transaction_type=TransactionType.WITHDRAWAL, user_id=user.pk, amount=amount, currency=currency,
         status=TransactionStatus.PENDING, description="Withdrawal to bank account",
-        extra_data={"bank_account": bank_account, "account_name": account_name},
+        extra_data={"bank_account": bank_account, "account_name": account_name,
+                    "account_name_resolved": resolved},
     )
     jobs.defer_payout(withdrawal.pk)
     record_event(actor=user, roles=frozenset(), action="withdrawal_request", project=None,

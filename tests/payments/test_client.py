@@ -218,6 +218,63 @@ def test_an_ngn_payout_sends_fincras_fields_and_settles(fincra, client):
         DISBURSEMENTS, "/payouts/customer-reference/{merchantReference}", "get", "200")) == []
 
 
+US_BANK = {"payment_scheme": "ach", "account_number": "000123456789", "routing_number": "021000021",
+           "bank_name": "JPMorgan Chase", "account_holder_name": "Ada Seller", "country": "US",
+           "address": {"street": "12 Allen Avenue", "city": "Ikeja", "state": "Lagos", "country": "NG"}}
+SENDER = {"name": "Amani Escrow Ltd", "type": "corporate", "countryOfIncorporation": "NG",
+          "idType": "business_registration_number", "idNumber": "RC1234567", "email": "payouts@amani.example"}
+DOCUMENT = "https://amani.example/api/v1/payout-documents/wd-1/?s=abc:def"
+
+
+def usd_payout(client, reference="wd-1", bank=US_BANK, **changes):
+    arguments = {"amount": Decimal("975.00"), "currency": "USD", "customer_reference": reference,
+                 "description": "Amani escrow withdrawal", "bank_account": bank, "account_name": "Ada Seller",
+                 "sender": SENDER, "document_url": DOCUMENT, **changes}
+    return client.create_payout(**arguments)
+
+
+@pytest.mark.parametrize("scheme", ["ach", "fed_wire"])
+def test_a_usd_payout_sends_what_fincra_requires_and_settles(fincra, client, scheme):
+    answer = usd_payout(client, bank={**US_BANK, "payment_scheme": scheme})
+    assert answer["status"] == "processing" and answer["destinationCurrency"] == "USD"
+    [request] = sent(fincra, contract.PAYOUT_PATH)
+    body = request["body"]
+    assert b'"amount":975.00,' in request["raw"]
+    assert fs.errors(DISBURSEMENTS, body, "CreatePayoutRequest") == []  # FinCra's schema, Sender and Address
+    assert fs.unknown_keys(body, DISBURSEMENTS, "CreatePayoutRequest") == set()
+    assert fs.unknown_keys(body["beneficiary"], DISBURSEMENTS, "Beneficiary") == set()
+    assert fs.unknown_keys(body["sender"], DISBURSEMENTS, "Sender") == set()
+    assert fs.unknown_keys(body["beneficiary"]["address"], DISBURSEMENTS, "Address") == set()
+    # payouts/united-states.mdx: a scheme, the sender, the beneficiary's address and bank; CreatePayoutRequest:
+    # customerName and files for destinationCurrency=USD.
+    assert body["paymentScheme"] == scheme and body["sender"] == SENDER
+    assert body["customerName"] == "Ada Seller" and body["files"] == DOCUMENT
+    assert body["beneficiary"] == {
+        "type": "individual", "firstName": "Ada", "lastName": "Seller", "accountHolderName": "Ada Seller",
+        "accountNumber": "000123456789", "bankCode": "021000021", "bankName": "JPMorgan Chase", "country": "US",
+        "address": {"street": "12 Allen Avenue", "city": "Ikeja", "state": "Lagos", "country": "NG"}}
+    assert contract.payout_body_problems(contract.from_json(request["raw"])) == []
+    deadline = time.monotonic() + 5
+    while client.get_payout("wd-1")["status"] == "processing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get_payout("wd-1")["status"] == contract.PAYOUT_SUCCESSFUL
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"bank": {**US_BANK, "payment_scheme": "swift"}}, "bank_account.payment_scheme"),
+    ({"bank": {**US_BANK, "routing_number": "021000022"}}, "bank_account.routing_number"),
+    ({"sender": None}, "sender"),
+    ({"sender": {**SENDER, "idNumber": ""}}, "sender.idNumber"),
+    ({"document_url": None}, "files"),
+    ({"document_url": "/api/v1/payout-documents/wd-1/"}, "files"),  # FinCra must be able to fetch it
+])
+def test_a_usd_payout_we_cannot_complete_is_refused_before_sending(fincra, client, changes, field):
+    with pytest.raises(contract.ContractViolation) as refused:
+        usd_payout(client, **changes)
+    assert set(refused.value.problems) == {field}
+    assert fincra.requests == [] and fincra.payouts == {}
+
+
 def test_a_repeated_customer_reference_is_a_duplicate_and_pays_once(fincra, client):
     payout(client)
     with pytest.raises(DuplicateReference) as duplicate:
@@ -238,6 +295,16 @@ def base_payout(**changes):
     return body
 
 
+def usd_body(sender=SENDER, paymentScheme="ach", **beneficiary_changes):  # noqa: N803 - FinCra's field name
+    """A valid USD payout body (as test_a_usd_payout_sends_... proves), changed; a None removes a key."""
+    beneficiary = {**base_payout()["beneficiary"], "accountNumber": "000123456789", "bankCode": "021000021",
+                   "bankName": "JPMorgan Chase", "country": "US", "address": US_BANK["address"],
+                   **beneficiary_changes}
+    return {"sourceCurrency": "USD", "destinationCurrency": "USD", "paymentScheme": paymentScheme, "sender": sender,
+            "customerName": "Ada Seller", "files": DOCUMENT,
+            "beneficiary": {key: value for key, value in beneficiary.items() if value is not None}}
+
+
 @pytest.mark.parametrize(("change", "says"), [
     ({"platform": "amani"}, '"platform" is not allowed'),
     ({"amount": "975.00"}, "amount must be a number"),
@@ -247,6 +314,13 @@ def base_payout(**changes):
     ({"sourceCurrency": "USD", "destinationCurrency": "USD"}, '"files" is required'),
     ({"sourceCurrency": "USD", "destinationCurrency": "USD"}, '"paymentScheme" is required'),
     ({"sourceCurrency": "GBP", "destinationCurrency": "GBP"}, '"sender" is required'),
+    (usd_body(sender={"name": "Amani Escrow Ltd", "type": "corporate"}), '"sender.countryOfIncorporation" is required'),
+    (usd_body(sender={**SENDER, "idNumber": ""}), '"sender.idNumber" is required'),  # payouts/united-states.mdx
+    (usd_body(sender={**SENDER, "idType": "library_card"}), '"sender.idType" must be one of'),
+    (usd_body(bankName=None), '"beneficiary.bankName" is required'),  # payouts/united-states.mdx
+    (usd_body(address=None), '"beneficiary.address" is required'),
+    (usd_body(address={"city": "Ikeja"}), '"beneficiary.address.street" is required'),  # Address.required
+    (usd_body(paymentScheme="sepa"), '"paymentScheme" must be one of ach, fed_wire, swift for USD'),
     ({"sourceCurrency": "GBP", "destinationCurrency": "GBP"}, '"beneficiary.sortCode" is required'),
     ({"sourceCurrency": "UGX", "destinationCurrency": "UGX", "amount": Decimal("975.50")},
      '"amount" must be an integer for UGX'),
@@ -258,6 +332,14 @@ def test_the_simulator_refuses_payouts_as_fincra_does(fincra, change, says):
     assert status == 422 and answer["errorType"] == "VALIDATION_FAILED" and says in " ".join(answer["errors"]), answer
     assert fs.errors(DISBURSEMENTS, answer, ref=fs.response_ref(DISBURSEMENTS, "/payouts", "post", "422")) == []
     assert fincra.payouts == {} and fincra.wallets == before
+
+
+def test_the_usd_body_those_refusals_start_from_is_accepted(fincra):
+    status, answer = raw(fincra, "POST", contract.PAYOUT_PATH, {**base_payout(business=fincra.business_id),
+                                                                **usd_body()})
+    assert status == 200 and answer["data"]["status"] == "processing", answer
+    assert fs.errors(DISBURSEMENTS, {**base_payout(business=fincra.business_id), **usd_body()},
+                     "CreatePayoutRequest") == []
 
 
 def test_another_business_is_access_denied(fincra, client):

@@ -251,7 +251,7 @@ NGN_BANK = {"account_number": "0123456789", "bank_code": "058", "account_holder_
 
 
 @pytest.mark.parametrize(("currency", "bank", "field"), [
-    ("USD", NGN_BANK, "currency"),
+    ("EUR", NGN_BANK, "currency"),
     ("GBP", NGN_BANK, "currency"),
     ("NGN", None, "bank_account"),
     ("NGN", {**NGN_BANK, "account_number": "123456789"}, "bank_account.account_number"),
@@ -268,6 +268,83 @@ def test_payout_destination_problems_name_the_field(currency, bank, field):
     assert contract.payout_destination_problems("NGN", NGN_BANK) == {}
     problems = contract.payout_destination_problems(currency, bank)
     assert set(problems) == {field} and problems[field]
+
+
+US_ADDRESS = {"street": "55 Water St", "city": "New York", "state": "NY", "zip": "10041", "country": "US"}
+US_BANK = {"payment_scheme": "ach", "account_number": "000123456789", "routing_number": "021000021",
+           "bank_name": "JPMorgan Chase", "account_holder_name": "Ada Seller", "country": "US", "address": US_ADDRESS}
+
+
+def without(mapping: dict, key: str) -> dict:
+    return {name: value for name, value in mapping.items() if name != key}
+
+
+@pytest.mark.parametrize(("bank", "field"), [
+    ({**US_BANK, "payment_scheme": "swift"}, "bank_account.payment_scheme"),  # FinCra's, not ours
+    ({**US_BANK, "payment_scheme": "sepa"}, "bank_account.payment_scheme"),  # not a USD scheme at all
+    (without(US_BANK, "payment_scheme"), "bank_account.payment_scheme"),
+    ({**US_BANK, "routing_number": "021000022"}, "bank_account.routing_number"),  # check digit wrong
+    ({**US_BANK, "routing_number": "02100002"}, "bank_account.routing_number"),  # 8 digits
+    ({**US_BANK, "routing_number": "000000000"}, "bank_account.routing_number"),  # sums to 0, but no bank
+    (without(US_BANK, "routing_number"), "bank_account.routing_number"),
+    ({**US_BANK, "account_number": "123"}, "bank_account.account_number"),
+    ({**US_BANK, "account_number": "123456789012345678"}, "bank_account.account_number"),  # 18 digits
+    ({**US_BANK, "country": "NG"}, "bank_account.country"),  # ACH/Fedwire reach US accounts only
+    (without(US_BANK, "bank_name"), "bank_account.bank_name"),  # payouts/united-states.mdx: bank name
+    (without(US_BANK, "address"), "bank_account.address"),
+    ({**US_BANK, "address": without(US_ADDRESS, "street")}, "bank_account.address.street"),
+    ({**US_BANK, "address": without(US_ADDRESS, "zip")}, "bank_account.address.zip"),  # a US address
+    ({**US_BANK, "address": {**US_ADDRESS, "zip": "1004"}}, "bank_account.address.zip"),
+    ({**US_BANK, "address": {**US_ADDRESS, "country": "USA"}}, "bank_account.address.country"),
+    ({**US_BANK, "address": {**US_ADDRESS, "planet": "Earth"}}, "bank_account.address.planet"),
+    ({**US_BANK, "bank_code": "058"}, "bank_account.bank_code"),  # an NGN field
+])
+def test_usd_payout_destination_problems_name_the_field(bank, field):
+    assert contract.payout_destination_problems("USD", US_BANK) == {}
+    problems = contract.payout_destination_problems("USD", bank)
+    assert set(problems) == {field} and problems[field]
+
+
+def test_a_holder_living_outside_the_us_needs_no_state_or_zip():
+    address = {"street": "12 Allen Avenue", "city": "Ikeja", "country": "NG"}
+    assert contract.payout_destination_problems("USD", {**US_BANK, "address": address}) == {}
+
+
+@pytest.mark.parametrize(("number", "valid"), [
+    ("021000021", True), ("011000015", True), ("121000358", True), ("026009593", True),  # published ABAs
+    ("021000022", False), ("121000359", False), ("000000000", False), ("02100002a", False), ("0210000210", False),
+    (21000021, False),
+])
+def test_aba_routing_numbers_are_checked_with_their_check_digit(number, valid):
+    assert contract.is_aba_routing_number(number) is valid
+
+
+SENDER = {"name": "Amani Escrow Ltd", "type": "corporate", "countryOfIncorporation": "NG",
+          "idType": "business_registration_number", "idNumber": "RC1234567"}
+
+
+@pytest.mark.parametrize(("sender", "field"), [
+    (None, "sender"),
+    (without(SENDER, "name"), "sender.name"),
+    (without(SENDER, "countryOfIncorporation"), "sender.countryOfIncorporation"),  # Sender: when corporate
+    ({**without(SENDER, "countryOfIncorporation"), "type": "individual", "countryOfOrigin": "NGA"},
+     "sender.countryOfOrigin"),
+    (without(SENDER, "idNumber"), "sender.idNumber"),  # payouts/united-states.mdx
+    ({**SENDER, "idType": "library_card"}, "sender.idType"),
+    ({**SENDER, "idNumber": "9" * 31}, "sender.idNumber"),  # Sender.idNumber maxLength 30
+    ({**SENDER, "email": "not-an-email"}, "sender.email"),
+])
+def test_sender_problems_follow_fincras_sender(sender, field):
+    assert contract.sender_problems(SENDER) == {}
+    assert fs.errors(DISBURSEMENTS, SENDER, "Sender") == []
+    problems = contract.sender_problems(sender)
+    assert set(problems) == {field} and problems[field]
+
+
+def test_account_names_are_resolved_only_where_fincra_resolves_them():
+    assert contract.resolves_account_names("NGN") and not contract.resolves_account_names("USD")
+    assert set(fs.schema(CORE, "ResolveAccountRequest")["properties"]["currency"]["enum"]) == \
+        contract.RESOLVE_CURRENCIES
 
 
 def test_payout_problems_check_the_amount_per_currency():

@@ -29,13 +29,27 @@ from escrow.selectors import available_balance
 from tests import builders
 from tests.api.conftest import client_for
 from tests.factories import UserFactory
-from tests.helpers import assert_ledger_invariants, db_snapshot
+from tests.helpers import assert_ledger_invariants, db_snapshot, pdf_text
 from tests.jobs import Worker, run_jobs, wait_for
 
 pytestmark = pytest.mark.slow
 
 NUBAN = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "Ada Seller", "country": "NG"}
 FAILING_NUBAN = {**NUBAN, "account_number": "0000000000"}
+US_BANK = {"payment_scheme": "ach", "account_number": "000123456789", "routing_number": "021000021",
+           "bank_name": "JPMorgan Chase", "account_holder_name": "Ada Seller", "country": "US",
+           "address": {"street": "55 Water St", "city": "New York", "state": "ny", "zip": "10041", "country": "us"}}
+BANKS = {"NGN": NUBAN, "USD": US_BANK}
+
+
+@pytest.fixture
+def usd_payouts(settings, live_server):
+    """Our business as FinCra's sender, and the public URL FinCra reads payout documents from."""
+    settings.FINCRA_SENDER_NAME, settings.FINCRA_SENDER_TYPE = "Amani Escrow Ltd", "corporate"
+    settings.FINCRA_SENDER_COUNTRY, settings.FINCRA_SENDER_ID_NUMBER = "NG", "RC1234567"
+    settings.FINCRA_SENDER_ID_TYPE, settings.FINCRA_SENDER_EMAIL = "business_registration_number", "pay@amani.example"
+    settings.PUBLIC_BASE_URL = live_server.url
+    return settings
 
 
 def switch(simulator, **config):
@@ -88,7 +102,7 @@ def release_everything(project):
 # --- the whole flow ---
 
 @pytest.mark.parametrize("currency", ["NGN", "USD"])
-def test_an_escrow_end_to_end_through_fincra(fincra, worker, currency):
+def test_an_escrow_end_to_end_through_fincra(fincra, worker, usd_payouts, currency):
     """Fund → pay → webhook → verified hold → approve → release → withdrawal → payout → completed."""
     project = builders.accepted(currency=currency, amounts=("40000.00", "60000.00"))
     funding = fund(project)
@@ -108,23 +122,38 @@ def test_an_escrow_end_to_end_through_fincra(fincra, worker, currency):
     release_everything(project)
     seller_gets = available_balance(project.seller_id, currency)
     assert seller_gets == Decimal("97500.00")  # 2.5 % commission borne by the seller
-    if currency not in contract.SUPPORTED_PAYOUTS:
-        before = db_snapshot()
-        response = withdraw(project.seller, amount="97500.00", currency=currency)
-        assert response.status_code == 400 and response.json()["error"]["fields"].keys() == {"currency"}
-        assert db_snapshot() == before and not fincra.payouts  # refused up front: nothing asked of FinCra
-        return
     fincra.register_account(account_number=NUBAN["account_number"], bank_code=NUBAN["bank_code"],
                             account_name="ADA OBI SELLER")
-    response = withdraw(project.seller, amount="97500.00", currency=currency)
+    response = withdraw(project.seller, amount="97500.00", currency=currency, bank=BANKS[currency])
     assert response.status_code == 201, response.content
-    assert response.json()["account_name"] == "ADA OBI SELLER"  # resolved by FinCra before paying
+    if currency == "NGN":
+        assert response.json()["account_name"] == "ADA OBI SELLER"  # resolved by FinCra before paying
+        assert response.json()["account_name_resolved"] is True
+    else:  # FinCra resolves NGN/GHS accounts only: the holder's name as given
+        assert response.json()["account_name"] == "Ada Seller" and response.json()["account_name_resolved"] is False
+        assert not fincra_requests(fincra, contract.RESOLVE_ACCOUNT_PATH)
     withdrawal_id = response.json()["id"]
     assert wait_for(lambda: status_of(withdrawal_id) == TransactionStatus.COMPLETED)
     withdrawal = Transaction.objects.get(pk=withdrawal_id)
     assert withdrawal.gateway_fee == Decimal(str(fincra.payouts[withdrawal_id]["fee"]))
     assert len(fincra.payouts) == 1 and available_balance(project.seller_id, currency) == 0
     assert_ledger_invariants()
+    if currency == "USD":
+        [sent] = fincra_requests(fincra, contract.PAYOUT_PATH)
+        body = sent["body"]
+        assert body["paymentScheme"] == "ach" and body["customerName"] == "Ada Seller"
+        assert body["sender"]["name"] == "Amani Escrow Ltd" and body["sender"]["countryOfIncorporation"] == "NG"
+        assert body["beneficiary"]["bankCode"] == "021000021"  # the ABA routing number
+        assert body["beneficiary"]["address"] == {"street": "55 Water St", "city": "New York", "state": "NY",
+                                                  "zip": "10041", "country": "US"}
+        assert body["files"].startswith(f"{usd_payouts.PUBLIC_BASE_URL}/api/v1/payout-documents/{withdrawal_id}/?s=")
+        before = db_snapshot()
+        document = requests.get(body["files"], timeout=10)  # as FinCra's compliance team would
+        assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
+        text = " ".join(pdf_text(document.content).split())  # a valid PDF's text, unwrapped
+        assert f"Withdrawal: {withdrawal_id}" in text and "Total: 97,500.00 USD" in text
+        assert "39,000.00 USD" in text and "58,500.00 USD" in text and project.title in text  # the two releases
+        assert db_snapshot() == before  # reading it writes nothing
 
 
 # --- funding ---
@@ -450,6 +479,20 @@ def test_a_payout_fincra_does_not_list_yet_is_never_given_back(fincra, settings)
     finally:
         restarted.stop()
     assert status_of(withdrawal_id) == TransactionStatus.COMPLETED and len(restarted.payouts) == 1
+    assert_ledger_invariants()
+
+
+def test_a_usd_payout_whose_sender_went_missing_is_never_sent_and_gives_the_balance_back(fincra, usd_payouts):
+    """The sender was configured when the seller asked, and removed before the job ran: the job
+    refuses to send an incomplete payout (nothing paid), so the withdrawal fails and the balance is back."""
+    project = builders.completed(currency="USD", amounts=("400.00", "600.00"))
+    response = withdraw(project.seller, amount="975.00", currency="USD", bank=US_BANK)
+    assert response.status_code == 201, response.content
+    usd_payouts.FINCRA_SENDER_NAME = ""
+    run_jobs()
+    assert status_of(response.json()["id"]) == TransactionStatus.FAILED and not fincra.payouts
+    assert not fincra_requests(fincra, contract.PAYOUT_PATH)
+    assert available_balance(project.seller_id, "USD") == Decimal("975.00")
     assert_ledger_invariants()
 
 

@@ -267,7 +267,9 @@ def test_withdrawal_refusals_write_nothing(db):
                                     account_name="ADA SELLER")
     with pytest.raises(InvalidInput):
         services.withdrawal_request(user=seller, amount="0.001", currency="NGN", bank_account=BANK, account_name="ADA SELLER")
-    with pytest.raises(InvalidInput, match="not supported"):  # FinCra pays out in NGN only (contract.py)
+    with pytest.raises(InvalidInput, match="not supported"):  # we pay out NGN and USD only (contract.py)
+        services.withdrawal_request(user=seller, amount="1", currency="EUR", bank_account=BANK, account_name="ADA")
+    with pytest.raises(InvalidInput, match="payment_scheme"):  # a Nigerian account cannot take a USD payout
         services.withdrawal_request(user=seller, amount="1", currency="USD", bank_account=BANK, account_name="ADA")
     with pytest.raises(TypeError):
         services.withdrawal_request(user=seller, amount=1.5, currency="NGN", bank_account=BANK, account_name="ADA SELLER")
