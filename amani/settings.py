@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "procrastinate.contrib.django",
@@ -62,6 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it answers CORS preflights itself (no token, no view), and adds the CORS headers to
+    # every /api/ answer, errors included, so a browser app can read a 401 or a 429.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,6 +180,16 @@ SPECTACULAR_SETTINGS = {
         "FeeBearerEnum": "escrow.models.choices.FeeBearer",
     },
 }
+
+# CORS: browser apps on these origins (scheme://host[:port], comma-separated) may call /api/. Empty:
+# none may. Bearer tokens only, no cookies (CORS_ALLOW_CREDENTIALS stays off): the admin's
+# session cookie is never sent cross-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key")
+# Response headers a browser app may read. X-Request-ID: set by the request logging, if present.
+CORS_EXPOSE_HEADERS = ("idempotent-replayed", "retry-after", "x-request-id")
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is not
 # believed and the client is the connection's address (escrow/logins.py).
