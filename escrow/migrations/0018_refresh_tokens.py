@@ -77,8 +77,8 @@ class Migration(migrations.Migration):
                                             fields=("family",), name="refresh_tokens_family_one_live"),
                     models.CheckConstraint(
                         condition=models.Q(models.Q(("revoked_at__isnull", True), ("revoked_reason__isnull", True)),
-                                           models.Q(("revoked_at__isnull", False),
-                                                    ("revoked_reason__in", REVOKED_REASONS)),
+                                           models.Q(("revoked_at__isnull", False), ("revoked_reason__in", REVOKED_REASONS),
+                                                    ("revoked_reason__isnull", False)),
                                            _connector="OR"),
                         name="refresh_tokens_chk_revoked_reason"),
                     models.CheckConstraint(condition=models.Q(("expires_at__gt", models.F("created_at"))),

@@ -46,7 +46,8 @@ class RefreshToken(models.Model):
                                     name="refresh_tokens_family_one_live"),
             models.CheckConstraint(
                 condition=Q(revoked_at__isnull=True, revoked_reason__isnull=True)
-                | Q(revoked_at__isnull=False, revoked_reason__in=RevokedReason.values),
+                # isnull too: `NULL IN (...)` is NULL, which a CHECK lets through.
+                | Q(revoked_at__isnull=False, revoked_reason__isnull=False, revoked_reason__in=RevokedReason.values),
                 name="refresh_tokens_chk_revoked_reason"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
                                    name="refresh_tokens_chk_expires_after_created"),
