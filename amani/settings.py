@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "procrastinate.contrib.django",
@@ -62,6 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it answers CORS preflights itself (no token, no view), and adds the CORS headers to
+    # every /api/ answer, errors included, so a browser app can read a 401 or a 429.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +181,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# CORS: browser apps on these origins (scheme://host[:port], comma-separated) may call /api/. Empty:
+# none may. Bearer tokens only, no cookies (CORS_ALLOW_CREDENTIALS stays off): the admin's
+# session cookie is never sent cross-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key")
+# Response headers a browser app may read. X-Request-ID: set by the request logging, if present.
+CORS_EXPOSE_HEADERS = ("idempotent-replayed", "retry-after", "x-request-id")
+CORS_PREFLIGHT_MAX_AGE = 3600
+
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is not
 # believed and the client is the connection's address (escrow/logins.py).
 TRUSTED_PROXY_COUNT = max(env.int("TRUSTED_PROXY_COUNT", default=0), 0)
@@ -208,6 +222,10 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 JWT_ISSUER = env.str("JWT_ISSUER", default="amani")
 JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
 JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 3600)
+# A refresh token is exchanged once. Presented again, the session is revoked (a replay), except
+# within this many seconds of its use: then it is only refused, so that two tabs refreshing at
+# once do not log their user out. 0: strict.
+JWT_REFRESH_REUSE_GRACE_SECONDS = max(env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10), 0)
 # Supabase sessions: asymmetric keys from <SUPABASE_URL>/auth/v1/.well-known/jwks.json, and the
 # legacy HS256 secret if the project still has one.
 SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")

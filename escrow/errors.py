@@ -40,3 +40,9 @@ class InvalidInput(EscrowError):
     """A value is malformed or missing (an amount, a currency, a reason)."""
 
     code = "invalid_input"
+
+
+class SessionRefused(EscrowError):
+    """A refresh token that cannot be exchanged (unknown, used, revoked, expired): log in again."""
+
+    code = "authentication_failed"

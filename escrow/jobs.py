@@ -42,6 +42,17 @@ def purge_idempotency_keys() -> int:
     return deleted
 
 
+@app.periodic(cron="37 3 * * *", periodic_id="refresh_tokens_purge")
+@app.task(queue="periodic", queueing_lock="refresh_tokens_purge")
+def refresh_tokens_purge(timestamp: int) -> int:
+    """Forget refresh tokens past their expiry (their JWT is refused by its exp anyway)."""
+    return purge_refresh_tokens()
+
+
+def purge_refresh_tokens() -> int:
+    return services.sessions_purge_expired()
+
+
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="periodic", queueing_lock="retry_stalled_jobs", pass_context=True)
 async def retry_stalled_jobs(context, timestamp: int) -> int:

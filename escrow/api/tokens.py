@@ -1,8 +1,10 @@
 """Access and refresh tokens: ours, and Supabase's.
 
-Ours are HS256 JWTs with Supabase-shaped claims (sub, role, aud, iss, iat, exp, email), so one
-client can hold either kind. A refresh token has its own audience and is never accepted as an
-access token. Supabase's access tokens are checked against the project's JWKS (ES256, RS256;
+Ours are HS256 JWTs with Supabase-shaped claims (sub, role, aud, iss, iat, exp, email,
+session_id), so one client can hold either kind. A refresh token has its own audience and is never
+accepted as an access token; its ``jti`` is its row in ``refresh_tokens``, which decides whether it
+may still be exchanged (escrow/services/sessions.py). Access tokens are not looked up: they end on
+their own after JWT_ACCESS_TTL_SECONDS. Supabase's access tokens are checked against the project's JWKS (ES256, RS256;
 cached at most ten minutes, fetched again when an unknown ``kid`` appears) or, for projects on
 the legacy secret, HS256 with SUPABASE_JWT_SECRET. ``exp``, ``aud`` and ``iss`` are always
 checked; ``alg: none`` and unknown algorithms are refused, and so is a JWKS key of another kind
@@ -13,13 +15,15 @@ An access token is a signed-in user's: ``role`` must be ``authenticated``. Supab
 Supabase's anonymous sign-ins (``is_anonymous: true``) are refused unless SUPABASE_ALLOW_ANONYMOUS.
 """
 
-import time
 from uuid import UUID
 
 import jwt
 import requests
 from django.conf import settings
 from django.core.cache import cache
+
+from escrow.models import RefreshToken
+from escrow.services.sessions import session_start
 
 ACCESS_AUDIENCE = "authenticated"  # what Supabase puts in its access tokens
 ACCESS_ROLE = "authenticated"  # a signed-in user; Supabase's keys say anon or service_role
@@ -34,11 +38,15 @@ class TokenError(Exception):
     """The token is not one we accept; the message says why (never echoing the token)."""
 
 
-def issue_tokens(user) -> dict:
-    now = int(time.time())
-    base = {"sub": str(user.pk), "email": user.email, "iss": settings.JWT_ISSUER, "iat": now}
+def issue_tokens(user, session: RefreshToken | None = None) -> dict:
+    """An access token and the refresh token ``session`` (a new login's when None)."""
+    if session is None:
+        session = session_start(user=user)
+    now = int(session.created_at.timestamp())
+    base = {"sub": str(user.pk), "email": user.email, "iss": settings.JWT_ISSUER, "iat": now,
+            "session_id": str(session.family)}
     access = {**base, "aud": ACCESS_AUDIENCE, "role": "authenticated", "exp": now + settings.JWT_ACCESS_TTL_SECONDS}
-    refresh = {**base, "aud": REFRESH_AUDIENCE, "exp": now + settings.JWT_REFRESH_TTL_SECONDS}
+    refresh = {**base, "aud": REFRESH_AUDIENCE, "jti": str(session.jti), "exp": int(session.expires_at.timestamp())}
     key = settings.JWT_SIGNING_KEY
     return {
         "access": jwt.encode(access, key, algorithm="HS256"),
@@ -49,7 +57,13 @@ def issue_tokens(user) -> dict:
 
 
 def verify_refresh(token: str) -> dict:
-    return _decode(token, settings.JWT_SIGNING_KEY, "HS256", REFRESH_AUDIENCE, settings.JWT_ISSUER)
+    """The refresh token's claims, its signature and dates checked (not yet whether it was used)."""
+    claims = _decode(token, settings.JWT_SIGNING_KEY, "HS256", REFRESH_AUDIENCE, settings.JWT_ISSUER)
+    try:
+        claims["jti"] = UUID(str(claims.get("jti")))
+    except ValueError as error:  # issued before refresh tokens could end
+        raise TokenError("Refresh token without an id; log in again.") from error
+    return claims
 
 
 def verify_access(token: str) -> tuple[dict, bool]:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="register"),
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("auth/token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("users/me/", views.MeView.as_view(), name="me"),
     path("projects/", project_list, name="project-list"),
     path("projects/<uuid:pk>/", project_detail, name="project-detail"),

@@ -22,7 +22,7 @@ from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
 from escrow.api.tokens import TokenError, issue_tokens, verify_refresh
 from escrow.commission import commission_quote
-from escrow.errors import InvalidInput
+from escrow.errors import InvalidInput, SessionRefused
 from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
 from escrow.payments import compliance, contract, gateway
@@ -128,18 +128,45 @@ class TokenView(CredentialsView):
 
 
 class RefreshView(CredentialsView):
+    """Exchanges a refresh token, once, for a new pair (escrow/services/sessions.py)."""
+
+    # A replayed token revokes its session and is then refused: the revocation must commit.
+    atomic_request = False
 
     @extend_schema(request=s.RefreshRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
     def post(self, request):
-        data = _valid(s.RefreshRequestSerializer, request.data)
-        try:
-            claims = verify_refresh(data["refresh"])
-        except TokenError as error:
-            raise AuthenticationFailed(str(error)) from error
+        claims = _refresh_claims(request)
         user = User.objects.filter(pk=claims["sub"], is_active=True).first()
         if user is None:
             raise AuthenticationFailed("No active user for this token.")
-        return Response(issue_tokens(user))
+        try:
+            session = services.session_refresh(jti=claims["jti"], user_id=user.pk)
+        except SessionRefused as error:
+            raise AuthenticationFailed(error.message) from error
+        return Response(issue_tokens(user, session))
+
+
+class LogoutView(CredentialsView):
+    """Ends the session of a refresh token: every refresh token of that login is revoked."""
+
+    atomic_request = False
+
+    @extend_schema(request=s.RefreshRequestSerializer, responses={204: None, 401: ERROR})
+    def post(self, request):
+        claims = _refresh_claims(request)
+        try:
+            services.session_end(jti=claims["jti"], user_id=claims["sub"])
+        except SessionRefused as error:
+            raise AuthenticationFailed(error.message) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _refresh_claims(request) -> dict:
+    data = _valid(s.RefreshRequestSerializer, request.data)
+    try:
+        return verify_refresh(data["refresh"])
+    except TokenError as error:
+        raise AuthenticationFailed(str(error)) from error
 
 
 class MeView(EscrowAPIView):

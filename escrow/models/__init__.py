@@ -5,6 +5,7 @@ from escrow.models.events import ActorKind, EscrowEvent
 from escrow.models.idempotency import IdempotencyKey
 from escrow.models.ledger import Transaction
 from escrow.models.projects import Milestone, Project
+from escrow.models.sessions import RefreshToken, RevokedReason
 from escrow.models.users import User
 from escrow.models.wallet import WalletCheck
 from escrow.models.webhooks import WebhookEvent
@@ -18,6 +19,8 @@ __all__ = [
     "MilestoneStatus",
     "Project",
     "ProjectStatus",
+    "RefreshToken",
+    "RevokedReason",
     "Transaction",
     "TransactionStatus",
     "TransactionType",

@@ -37,6 +37,7 @@ from escrow.services.projects import (
     project_refund,
     project_request_cancel,
 )
+from escrow.services.sessions import session_end, session_refresh, session_start, sessions_purge_expired
 from escrow.services.users import user_deactivate, user_register, user_set_verified, user_update_profile
 from escrow.services.wallet import wallet_check
 from escrow.services.withdrawals import (
@@ -68,6 +69,10 @@ __all__ = [
     "project_party_cancel",
     "payout_destination",
     "project_update",
+    "session_end",
+    "session_refresh",
+    "session_start",
+    "sessions_purge_expired",
     "project_dispute",
     "project_fund_start",
     "project_propose",

@@ -19,6 +19,7 @@ DEEP_OBJECT = '{"a":' * 1500 + "1" + "}" * 1500  # well formed, still too deep
     ("/api/v1/auth/token/", False),
     ("/api/v1/auth/register/", False),
     ("/api/v1/auth/token/refresh/", False),
+    ("/api/v1/auth/logout/", False),
     ("/api/v1/projects/", True),
 ])
 def test_deeply_nested_json_is_a_400(db, path, signed_in, body):

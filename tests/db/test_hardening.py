@@ -36,6 +36,7 @@ def test_django_tables_are_closed(db):
     assert {"django_session", "django_admin_log", "auth_permission", "users_groups"} <= set(tables)
     # django-axes' tables: addresses and e-mails of failed logins, the lockout's counts.
     assert {"axes_accessattempt", "axes_accesslog", "axes_accessfailurelog", "axes_accessattemptexpiration"} <= set(tables)
+    assert "refresh_tokens" in tables  # migration 0018: closed by the hardening, not by a grant of its own
     for table in tables:
         assert privileges(table) == {"anon": False, "authenticated": False, "rls": True}, table
 

@@ -185,6 +185,23 @@ def test_an_api_account_is_linked_once_supabase_confirms_the_e_mail(server, proj
     assert through_postgrest(server, project, auth_id) == [(auth_id, address, "Supabase Name")]
 
 
+def test_an_api_account_that_logged_in_is_linked_and_its_refresh_tokens_end(owner, gotrue):
+    """A login's refresh token does not count as history (no foreign key, migration 0018): the
+    link happens, and since it makes the API password unusable, the API sessions end with it."""
+    address = email()
+    api_id = api_account(owner, address)
+    jti = str(uuid.uuid4())
+    owner.execute("insert into refresh_tokens (jti, family, user_id, expires_at)"
+                  " values (%s, gen_random_uuid(), %s, now() + interval '7 days')", [jti, api_id])
+
+    auth_id = sign_up(gotrue, address)
+    confirm(gotrue, auth_id)
+
+    assert rows_with(owner, address) == [auth_id] and row(owner, api_id) is None
+    assert owner.execute("select revoked_reason from refresh_tokens where jti = %s",
+                         [jti]).fetchone() == ("password_changed",)
+
+
 def test_an_auto_confirmed_sign_up_does_not_take_over_an_api_account(owner, gotrue):
     """With "Confirm email" off, GoTrue confirms in the sign-up's transaction: no proof of the mailbox."""
     address = email()
