@@ -7,11 +7,12 @@ which only the backend can do, so creating, editing and replaying go through the
 cannot be read back by anyone but the backend.
 """
 
+import uuid
+
 import django.contrib.postgres.fields
 import django.contrib.postgres.functions
 import django.db.models.deletion
 import django.db.models.functions.datetime
-import uuid
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models

@@ -20,7 +20,7 @@ from escrow.notify.jobs import endpoint_disabled_email
 from tests import builders
 from tests.api.conftest import client_for
 from tests.factories import UserFactory
-from tests.jobs import run_jobs, wait_for
+from tests.jobs import wait_for
 from tests.notify.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -144,7 +144,7 @@ def test_an_address_that_became_private_is_refused_at_delivery(committed_db, rec
 def test_retries_last_at_least_24_hours_then_stop(committed_db, settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_CAP_SECONDS = 5, 6 * 3600
     delays = [webhooks.backoff(n) for n in range(1, 30)]
-    assert all(later >= earlier * 0.8 for earlier, later in zip(delays, delays[1:]))  # grows (with jitter)
+    assert all(later >= earlier * 0.8 for earlier, later in zip(delays, delays[1:], strict=False))
     assert 4.5 <= delays[0] <= 5.5 and max(delays) <= 6 * 3600 * 1.1
 
     dead = Receiver([500] * 10).start()
@@ -180,7 +180,8 @@ def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_told(committed_d
     endpoint = WebhookEndpoint.objects.get()
     assert not endpoint.is_active and "no delivery accepted since" in endpoint.disabled_reason
     assert WebhookMessage.objects.get().status == MessageStatus.FAILED
-    run_jobs(queues=["webhooks"])
+    job = ProcrastinateJob.objects.get(task_name="escrow.notify.jobs.endpoint_disabled_email")
+    assert endpoint_disabled_email(**job.args) == 1  # the job's body, as the worker runs it
     assert [m.to for m in mail.outbox] == [[project.seller.email]]
     assert endpoint.url in mail.outbox[0].body
     # Nothing more is sent to it, until its owner enables it again.
