@@ -41,6 +41,7 @@ test: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/webhook_ack.py
+	$(PY) bench/webhook_delay.py
 
 lint: install
 	$(VENV)/bin/ruff check amani escrow tests

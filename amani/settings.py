@@ -171,6 +171,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Escrow between a buyer and a seller: projects, milestones, funding, releases, withdrawals.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 for the ``webhooks`` section (the outbound webhooks, escrow/api/webhook_schema.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": ["escrow.api.webhook_schema.escrow_event"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "escrow.api.webhook_schema.openapi_31_nullable"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "escrow.models.choices.ProjectStatus",
@@ -247,10 +252,23 @@ IDEMPOTENCY_LEASE_SECONDS = max(env.int("IDEMPOTENCY_LEASE_SECONDS", default=60)
 # worker (`manage.py procrastinate worker`) needs a session connection for LISTEN/NOTIFY: the
 # direct or session-pooler URL, never Supabase's transaction pooler.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
-PROCRASTINATE_IMPORT_PATHS = ["escrow.jobs", "escrow.payments.jobs"]
+PROCRASTINATE_IMPORT_PATHS = ["escrow.jobs", "escrow.payments.jobs", "escrow.notify.jobs"]
 PROCRASTINATE_ON_APP_READY = "escrow.worker.on_app_ready"
 # A job whose worker sent no heartbeat for this long is put back in the queue (its worker died).
 JOBS_STALLED_AFTER_SECONDS = env.int("JOBS_STALLED_AFTER_SECONDS", default=60)
+
+# --- Outbound webhooks (docs/webhooks.md) ---------------------------------------------------------
+# Networks a webhook URL may resolve to although they are not public (private, loopback,
+# link-local...): none in production. A receiver on this machine in development: 127.0.0.1/32.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries: base × 2^(n−1) seconds, capped, for at least WEBHOOK_RETRY_HOURS (never less than 24).
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
+WEBHOOK_RETRY_CAP_SECONDS = env.float("WEBHOOK_RETRY_CAP_SECONDS", default=6 * 3600)
+WEBHOOK_RETRY_HOURS = max(env.float("WEBHOOK_RETRY_HOURS", default=24), 24)
+# An endpoint that accepted nothing for this long is disabled at its next failure.
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=5 * 24)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 
 # --- FinCra ---------------------------------------------------------------------------------------
 

@@ -55,6 +55,13 @@ def public_emails(user_ids) -> dict:
         return dict(cursor.fetchall())
 
 
+def public_names(user_ids) -> dict:
+    """The full names of those of ``user_ids`` the caller may see (``public_profiles``, as above)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, full_name FROM public_profiles WHERE id = ANY(%s::uuid[])", [list(user_ids)])
+        return dict(cursor.fetchall())
+
+
 def projects_for(user) -> QuerySet[Project]:
     return Project.objects.filter(Q(creator=user) | Q(buyer=user) | Q(seller=user))
 

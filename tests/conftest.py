@@ -15,7 +15,7 @@ def committed_db(transactional_db):
     """A database whose writes really commit, for tests with threads, a live server or a browser.
 
     Django flushes (truncates) the tables after each such test, taking with it the rows data
-    migrations create: the platform's commission account (0004) and the Operators group (0008, 0016).
+    migrations create: the platform's commission account (0004) and the Operators group (0008, 0016, 0017).
     Put them back.
     """
     import importlib
@@ -38,8 +38,9 @@ def committed_db(transactional_db):
     operators = importlib.import_module("escrow.migrations.0008_operators_group")
     group, _ = Group.objects.get_or_create(name=operators.GROUP)
     wallet = importlib.import_module("escrow.migrations.0016_gateway_fees_wallet_checks")
-    group.permissions.set(Permission.objects.filter(content_type__app_label="escrow",
-                                                    codename__in=[*operators.PERMISSIONS, wallet.PERMISSION]))
+    outbound = importlib.import_module("escrow.migrations.0017_outbound_webhooks")
+    group.permissions.set(Permission.objects.filter(
+        content_type__app_label="escrow", codename__in=[*operators.PERMISSIONS, wallet.PERMISSION, *outbound.PERMISSIONS]))
 
 
 @pytest.fixture

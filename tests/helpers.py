@@ -10,7 +10,8 @@ from django.db.models import Count, Q, Sum
 from escrow.commission import milestone_quote
 from escrow.models import Milestone, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType
 
-TABLES = ("users", "projects", "milestones", "transactions", "escrow_events")
+TABLES = ("users", "projects", "milestones", "transactions", "escrow_events", "webhook_endpoints", "webhook_messages",
+          "webhook_deliveries", "procrastinate_jobs")
 
 
 def db_snapshot() -> dict[str, str]:

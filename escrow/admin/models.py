@@ -9,7 +9,21 @@ from django.utils.html import format_html
 
 from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
-from escrow.models import EscrowEvent, Milestone, Project, ProjectStatus, Transaction, User, WalletCheck, WebhookEvent
+from escrow.models import (
+    DeliveryTrigger,
+    EscrowEvent,
+    Milestone,
+    Project,
+    ProjectStatus,
+    Transaction,
+    User,
+    WalletCheck,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookMessage,
+)
+from escrow.notify.webhooks import webhook_replay
 from escrow.payments import gateway
 from escrow.selectors import STUCK_AFTER, stuck_payments
 from escrow.states import OPERATOR_PERMISSION
@@ -312,3 +326,54 @@ class WalletCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="wallet − owed")
     def difference(self, check: WalletCheck):
         return check.difference
+
+
+# --- outbound webhooks ---
+
+class DeliveryInline(ReadOnlyMixin, admin.TabularInline):
+    model = WebhookDelivery
+    fields = ["attempted_at", "trigger", "succeeded", "response_status", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["-attempted_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    # Never the secret: only its owner saw it, once.
+    fields = ["owner", "url", "description", "event_types", "is_active", "failing_since", "disabled_reason",
+              "created_at", "updated_at"]
+    readonly_fields = fields
+    list_display = ["url", "owner", "is_active", "failing_since", "disabled_reason", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "owner__email"]
+    list_select_related = ["owner"]
+
+
+@admin.register(WebhookMessage)
+class WebhookMessageAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
+    fields = ["endpoint", "event", "event_type", "status", "attempts", "created_at", "delivered_at", "payload"]
+    readonly_fields = fields
+    list_display = ["created_at", "event_type", "status", "attempts", "endpoint", "delivered_at"]
+    list_filter = ["status", "event_type", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=id", "endpoint__url", "endpoint__owner__email", "event_type"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    list_select_related = ["endpoint"]
+    inlines = [DeliveryInline]
+    actions = ["replay"]
+
+    @admin.action(description="Send again (replay) to the endpoint", permissions=["act_as_operator"])
+    def replay(self, request, queryset):
+        run_service(self, request, queryset,
+                    lambda message: webhook_replay(message=message, trigger=DeliveryTrigger.OPERATOR_REPLAY),
+                    done="replay queued")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["attempted_at", "message", "endpoint", "trigger", "succeeded", "response_status", "error"]
+    list_filter = ["succeeded", "trigger", ("attempted_at", admin.DateFieldListFilter)]
+    search_fields = ["endpoint__url", "message__event_type"]
+    ordering = ["-attempted_at"]
+    list_select_related = ["message", "endpoint"]

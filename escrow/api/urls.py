@@ -3,7 +3,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from escrow.api import views
+from escrow.api import timeline, views
+from escrow.api.webhook_endpoints import WebhookEndpointViewSet as Endpoints
 
 project_list = views.ProjectViewSet.as_view({"get": "list", "post": "create"})
 project_detail = views.ProjectViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
@@ -30,6 +31,7 @@ urlpatterns = [
          name="project-milestones"),
     *(path(f"projects/<uuid:pk>/{name}/", project_action(name), name=f"project-{name}")
       for name in ("propose", "accept", "fund", "cancel", "dispute")),
+    path("projects/<uuid:pk>/events/", timeline.ProjectTimelineView.as_view(), name="project-events"),
     path("milestones/<uuid:pk>/", milestone_detail, name="milestone-detail"),
     *(path(f"milestones/<uuid:pk>/{name}/", milestone_action(name), name=f"milestone-{name}")
       for name in ("start", "submit", "approve", "reject", "dispute")),
@@ -39,6 +41,14 @@ urlpatterns = [
     path("withdrawals/", views.WithdrawalView.as_view(), name="withdrawals"),
     path("payout-documents/<uuid:pk>/", views.PayoutDocumentView.as_view(), name="payout-document"),
     path("commission/quote/", views.QuoteView.as_view(), name="commission-quote"),
+    path("webhook-endpoints/", Endpoints.as_view({"get": "list", "post": "create"}), name="webhook-endpoint-list"),
+    path("webhook-endpoints/<uuid:pk>/",
+         Endpoints.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+         name="webhook-endpoint-detail"),
+    path("webhook-endpoints/<uuid:pk>/deliveries/", Endpoints.as_view({"get": "deliveries"}),
+         name="webhook-endpoint-deliveries"),
+    path("webhook-endpoints/<uuid:pk>/messages/<uuid:message_id>/replay/", Endpoints.as_view({"post": "replay"}),
+         name="webhook-message-replay"),
     path("health/", views.HealthView.as_view(), name="health"),
     path("webhooks/fincra/", views.FincraWebhookView.as_view(), name="fincra-webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

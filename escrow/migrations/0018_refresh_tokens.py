@@ -53,7 +53,7 @@ def sql(forward: str, backward: str) -> migrations.RunSQL:
 
 class Migration(migrations.Migration):
     # The lead renumbers the dependency to 0017 at merge (0017 is being written in parallel).
-    dependencies = [("escrow", "0016_gateway_fees_wallet_checks")]
+    dependencies = [("escrow", "0017_outbound_webhooks")]
 
     operations = [
         migrations.CreateModel(

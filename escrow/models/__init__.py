@@ -4,6 +4,7 @@ from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, Tra
 from escrow.models.events import ActorKind, EscrowEvent
 from escrow.models.idempotency import IdempotencyKey
 from escrow.models.ledger import Transaction
+from escrow.models.outbound import DeliveryTrigger, MessageStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from escrow.models.projects import Milestone, Project
 from escrow.models.sessions import RefreshToken, RevokedReason
 from escrow.models.users import User
@@ -12,9 +13,11 @@ from escrow.models.webhooks import WebhookEvent
 
 __all__ = [
     "ActorKind",
+    "DeliveryTrigger",
     "EscrowEvent",
     "FeeBearer",
     "IdempotencyKey",
+    "MessageStatus",
     "Milestone",
     "MilestoneStatus",
     "Project",
@@ -26,5 +29,8 @@ __all__ = [
     "TransactionType",
     "User",
     "WalletCheck",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
+    "WebhookMessage",
 ]

@@ -23,6 +23,9 @@ class EscrowEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     action = models.CharField(max_length=40)
+    # What changed: the project or one of its milestones (a milestone's dispute records both).
+    # Empty on rows written before it existed (their subject is read from ``milestone``).
+    subject = models.CharField(max_length=10, blank=True, default="", db_default="")
     # Null only for events about a user's own money outside any project (withdrawals).
     project = models.ForeignKey(
         "escrow.Project", on_delete=models.PROTECT, related_name="events", null=True, blank=True

@@ -1,4 +1,8 @@
-"""The audit trail: one ``escrow_events`` row per state change, in the change's transaction."""
+"""The audit trail: one ``escrow_events`` row per state change, in the change's transaction.
+
+It is also where the change reaches the outside: the outbound webhook messages of the parties'
+endpoints are written (and their delivery jobs deferred) in the same transaction.
+"""
 
 from decimal import Decimal
 
@@ -6,23 +10,30 @@ from escrow.models import ActorKind, EscrowEvent
 
 
 def record_event(*, actor, roles: frozenset[str], action: str, project, milestone=None,
-                 from_state: str = "", to_state: str = "", **data) -> EscrowEvent:
+                 from_state: str = "", to_state: str = "", subject: str = "", **data) -> EscrowEvent:
+    """``subject``: "project" or "milestone" (default: the milestone if one is given)."""
     if actor is None:
         kind = ActorKind.SYSTEM
     elif "operator" in roles and not roles & {"buyer", "seller", "creator"}:
         kind = ActorKind.OPERATOR
     else:
         kind = ActorKind.USER
-    return EscrowEvent.objects.create(
+    event = EscrowEvent.objects.create(
         actor=actor,
         actor_kind=kind,
         action=action,
+        subject=subject or ("milestone" if milestone is not None else "project"),
         project=project,
         milestone=milestone,
         from_state=from_state,
         to_state=to_state or from_state,
         data={key: _jsonable(value) for key, value in data.items() if value is not None},
     )
+    if project is not None:
+        from escrow.notify.webhooks import webhook_messages_queue  # notify reads the models, not the services
+
+        webhook_messages_queue(event=event, project=project, milestone=milestone)
+    return event
 
 
 def _jsonable(value):

@@ -81,7 +81,7 @@ def set_project_status(project: Project, target: str, *, actor, roles, action: s
         fields.append("cancel_requested_by")
     project.save(update_fields=fields)
     record_event(actor=actor, roles=roles, action=action, project=project, from_state=from_state, to_state=target,
-                 **event_data)
+                 subject="project", **event_data)
 
 
 def refund_everything_held(*, project: Project, actor, roles, action: str, **event_data) -> Decimal:

@@ -60,11 +60,12 @@ def shown(response) -> list[str]:
 def test_the_operators_group_has_exactly_the_consoles_permissions(db):
     codenames = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
     assert codenames == {"view_user", "view_project", "view_milestone", "view_transaction", "view_escrowevent",
-                         "view_webhookevent", "view_walletcheck", "act_as_operator"}
+                         "view_webhookevent", "view_walletcheck", "view_webhookendpoint", "view_webhookmessage",
+                         "view_webhookdelivery", "act_as_operator"}
 
 
 @pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "webhookevent", "walletcheck",
-                                   "user"])
+                                   "user", "webhookendpoint", "webhookmessage", "webhookdelivery"])
 def test_staff_outside_the_group_see_nothing(outsider, model):
     assert outsider.get(reverse(f"admin:escrow_{model}_changelist")).status_code == 403
 

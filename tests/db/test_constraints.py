@@ -16,6 +16,14 @@ NEW_EVENT = (
 )
 
 
+SECRET = "'whsec_" + "A" * 43 + "='"
+NEW_ENDPOINT = ("insert into webhook_endpoints (owner_id, url, secret, is_active, disabled_reason)"
+                " select creator_id, {url}, {secret}, {active}, '' from projects limit 1")
+ENDPOINT = ("with e as (insert into webhook_endpoints (owner_id, url, secret) select creator_id, 'https://x.example/', "
+            f"{SECRET} from projects limit 1 returning id) ")
+MESSAGE = (ENDPOINT + ", m as (insert into webhook_messages (endpoint_id, event_type, payload)"
+           " select id, 'project.propose', '{}' from e returning id, endpoint_id) ")
+
 
 def new_transaction(**overrides: str) -> str:
     """An INSERT of a ledger row, valid but for ``overrides`` (ledger rows are never updated)."""
@@ -47,6 +55,23 @@ VIOLATIONS = {
     "projects_chk_commission_percent": ("projects", "commission_percent = 100"),
     "escrow_events_chk_actor_kind": ("escrow_events", NEW_EVENT.format(actor="creator_id", kind="'robot'")),
     "escrow_events_chk_actor": ("escrow_events", NEW_EVENT.format(actor="null", kind="'user'")),
+    "escrow_events_chk_subject": ("escrow_events", "insert into escrow_events (actor_kind, action, from_state,"
+                                                   " to_state, data, subject) values ('system', 'complete', '', '',"
+                                                   " '{}', 'deal')"),
+    "webhook_endpoints_chk_url": ("webhook_endpoints", NEW_ENDPOINT.format(url="'ftp://x.example/'", secret=SECRET,
+                                                                            active="true")),
+    "webhook_endpoints_chk_secret": ("webhook_endpoints", NEW_ENDPOINT.format(url="'https://x.example/'",
+                                                                               secret="'hunter2'", active="true")),
+    "webhook_endpoints_chk_disabled_reason": ("webhook_endpoints", NEW_ENDPOINT.format(
+        url="'https://x.example/'", secret=SECRET, active="false")),
+    "webhook_messages_chk_status": ("webhook_messages", ENDPOINT + "insert into webhook_messages"
+                                    " (endpoint_id, event_type, payload, status) select id, 'x', '{}', 'lost' from e"),
+    "webhook_messages_chk_delivered_at": ("webhook_messages", ENDPOINT + "insert into webhook_messages"
+                                          " (endpoint_id, event_type, payload, status) select id, 'x', '{}',"
+                                          " 'delivered' from e"),
+    "webhook_deliveries_chk_trigger": ("webhook_deliveries", MESSAGE + "insert into webhook_deliveries"
+                                       " (message_id, endpoint_id, trigger, succeeded, response_excerpt, error,"
+                                       " duration_ms) select id, endpoint_id, 'cron', false, '', '', 0 from m"),
     "milestones_chk_status": ("milestones", "status = 'paid'"),
     "milestones_chk_amount_positive": ("milestones", "amount = -1"),
     "milestones_chk_currency_format": ("milestones", "currency = 'US'"),
@@ -82,7 +107,8 @@ def check_constraints() -> dict[str, str]:
             "select conname, pg_get_constraintdef(oid) from pg_constraint"
             " where contype = 'c' and conname like '%%\\_chk\\_%%'"
             " and conrelid in ('users'::regclass, 'projects'::regclass, 'milestones'::regclass,"
-            " 'transactions'::regclass, 'escrow_events'::regclass)"
+            " 'transactions'::regclass, 'escrow_events'::regclass, 'webhook_endpoints'::regclass,"
+            " 'webhook_messages'::regclass, 'webhook_deliveries'::regclass)"
         )
         return dict(cursor.fetchall())
 
@@ -98,7 +124,7 @@ def test_check_constraint_refuses_bad_row(rows, name):
         cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")
         before = cursor.fetchone()[0]
         with pytest.raises(IntegrityError) as refused, transaction.atomic():
-            statement = assignment if assignment.startswith("insert") else f"update {table} set {assignment}"
+            statement = assignment if assignment.startswith(("insert", "with")) else f"update {table} set {assignment}"
             cursor.execute(statement)
         assert refused.value.__cause__.diag.constraint_name == name
         cursor.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from {table} t")

@@ -6,7 +6,8 @@ from django.db import DatabaseError, connection
 from escrow.db.hardening import close_unprotected_tables
 from escrow.db.rls import as_role
 
-API_TABLES = ("users", "projects", "milestones", "transactions", "escrow_events")
+API_TABLES = ("users", "projects", "milestones", "transactions", "escrow_events", "webhook_endpoints", "webhook_messages",
+              "webhook_deliveries")
 ALL_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
 
 
