@@ -20,12 +20,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 ## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, the FinCra
-## simulator (when no FinCra keys are set), the job worker, and the server.
+## simulator (when no FinCra keys are set), the job worker, and the server. Its ports are checked
+## first: PORT (the server, 8000) and FINCRA_SIMULATOR_PORT (8001), e.g. make run PORT=8010.
 run: export DEBUG ?= true
 run: install
+	$(PY) manage.py check_ports --host $(HOST) --port $(PORT) --simulator-port $(FINCRA_SIMULATOR_PORT)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs/   Admin: http://$(HOST):$(PORT)/admin/"
+	@echo "Amani: http://$(HOST):$(PORT)/   API docs: http://$(HOST):$(PORT)/api/v1/docs/   Admin: http://$(HOST):$(PORT)/admin/"
 	$(PY) manage.py fincra_simulator --if-simulated --port $(FINCRA_SIMULATOR_PORT) \
 	    --webhook-url http://$(HOST):$(PORT)/api/v1/webhooks/fincra/ & simulator=$$!; \
 	$(PY) manage.py procrastinate worker & worker=$$!; \
@@ -46,6 +48,9 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check amani escrow tests
 
+## make migrate: as `make run` does (DEBUG on unless set). In production run manage.py migrate
+## with the production environment.
+migrate: export DEBUG ?= true
 migrate: install
 	$(PY) manage.py migrate --noinput
 

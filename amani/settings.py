@@ -7,6 +7,7 @@ SECRET_KEY or no ALLOWED_HOSTS. With no DATABASE_URL, an embedded PostgreSQL is 
 are the point.
 """
 
+import os
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -21,8 +22,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    env.read_env(BASE_DIR / ".env")
+# The environment wins over the file. ENV_FILE (environment only) names another file, or none
+# when empty: tests that check what the settings do unconfigured run without a developer's .env.
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).exists():
+    env.read_env(ENV_FILE)
 
 # pytest-django imports settings before any test code runs; tests need no hand-made secret.
 TESTING = "pytest" in sys.modules
@@ -41,7 +45,11 @@ if not SECRET_KEY:
         key_file.write_text(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if (DEBUG or TESTING) else [])
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if DEBUG or TESTING:
+    # A development server always answers on this machine, whatever a copied .env.example says.
+    ALLOWED_HOSTS += [host for host in LOCAL_HOSTS if host not in ALLOWED_HOSTS]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -340,8 +348,9 @@ if BEHIND_TLS_PROXY:
     # are told to stay on HTTPS (HSTS). Without the proxy (development) neither applies: with no
     # X-Forwarded-Proto every request would look insecure and redirect forever.
     SECURE_SSL_REDIRECT = True
-    # The load balancer's health probe may come over plain HTTP without X-Forwarded-Proto.
-    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+    # The load balancer's and the orchestrator's probes may come over plain HTTP without
+    # X-Forwarded-Proto.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^livez$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
     # Covers names *under* the host serving Amani only (api.example.com → *.api.example.com).
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

@@ -1,9 +1,15 @@
-"""URL configuration: the client API under /api/v1/ and the operator console (Django admin)."""
+"""URL configuration: the landing page, the probes, the client API under /api/v1/ and the
+operator console (Django admin)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from amani import views
+
 urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("livez", views.livez, name="livez"),
+    path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("escrow.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,20 +1,35 @@
 """The escrow state machines: every allowed transition, who may make it, in one place.
 
 The services look an action up here before acting (``require``); the API turns the refusal into
-a 409 with its message, and the admin asks ``allowed_actions`` which buttons to offer.
+a 409 with its message, and lists ``allowed_actions`` as what the caller may do now.
+
+Besides the state and the actor, a few transitions depend on something else the row records (the
+terms accepted once, who asked to cancel, the inspection period): a ``guard`` says so, and both
+``require`` and ``allowed_actions`` run it, so the actions offered are exactly those that would
+succeed. What the table does not decide is the request's input (a missing reason, milestones not
+summing to the total): those are refused as invalid input, naming the field.
 
 Actors: ``creator``, ``buyer``, ``seller``, ``counterparty`` (the party who did not create the
 project), ``operator`` (staff with the escrow operator permission, on a project they are not a
 party to) and ``system`` (the payment gateway's confirmations, the inspection-period command).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from escrow.errors import InvalidTransition, NotAllowed
 from escrow.models import MilestoneStatus as M
 from escrow.models import ProjectStatus as P
 
 OPERATOR_PERMISSION = "escrow.act_as_operator"
+
+
+# A guard gets (project, milestone or None, actor or None for the system) and answers why the
+# transition is refused now, or None.
+Guard = Callable[..., str | None]
 
 
 @dataclass(frozen=True)
@@ -25,10 +40,39 @@ class Transition:
     actors: frozenset[str]
     # Milestone actions only: the project states in which they may happen (money not frozen).
     project_states: frozenset[str] = frozenset()
+    guard: Guard | None = None
 
 
-def _t(action: str, sources, target, actors, project_states=()) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(actors), frozenset(project_states))
+def _t(action: str, sources, target, actors, project_states=(), guard: Guard | None = None) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(actors), frozenset(project_states), guard)
+
+
+def inspection_over(project, milestone, now) -> bool:
+    """The buyer's inspection period of a delivered milestone has run out (never with 0 days)."""
+    return bool(
+        project.inspection_days and milestone.completed_at
+        and milestone.completed_at + timedelta(days=project.inspection_days) <= now
+    )
+
+
+def _terms_open(project, milestone, actor) -> str | None:
+    return "The terms of this project are already accepted." if project.terms_accepted_at else None
+
+
+def _terms_accepted(project, milestone, actor) -> str | None:
+    return None if project.terms_accepted_at else "The counterparty has not accepted the terms yet."
+
+
+def _not_asked_yet(project, milestone, actor) -> str | None:
+    if actor is not None and project.cancel_requested_by_id == actor.pk:
+        return "You already asked to cancel; the other party has to agree."
+    return None
+
+
+def _inspection_over_for_system(project, milestone, actor) -> str | None:
+    if actor is None and not inspection_over(project, milestone, timezone.now()):
+        return "The buyer's inspection period for this milestone has not ended."
+    return None
 
 
 FUNDED = (P.ACTIVE, P.IN_PROGRESS)
@@ -40,14 +84,14 @@ PROJECT_TRANSITIONS = {
         _t("edit", [P.DRAFT], None, ["creator"]),
         _t("delete", [P.DRAFT], None, ["creator"]),
         _t("propose", [P.DRAFT], P.PENDING, ["creator"]),
-        _t("accept", [P.PENDING], None, ["counterparty"]),
-        _t("fund", [P.PENDING], None, ["buyer"]),
+        _t("accept", [P.PENDING], None, ["counterparty"], guard=_terms_open),
+        _t("fund", [P.PENDING], None, ["buyer"], guard=_terms_accepted),
         _t("confirm_deposit", [P.PENDING], P.ACTIVE, ["system"]),
         _t("begin_work", [P.ACTIVE], P.IN_PROGRESS, ["system"]),
         _t("complete", FUNDED, P.COMPLETED, ["system"]),
         _t("cancel", [P.DRAFT, P.PENDING], P.CANCELLED, ["buyer", "seller", "operator"]),
         # Mutual cancellation after funding: the first party asks, the other agrees.
-        _t("request_cancel", FUNDED, None, ["buyer", "seller"]),
+        _t("request_cancel", FUNDED, None, ["buyer", "seller"], guard=_not_asked_yet),
         _t("dispute", FUNDED, P.DISPUTED, ["buyer", "seller"]),
         _t("resolve", [P.DISPUTED], None, ["operator"]),  # to completed or refunded, by outcome
         _t("refund", [*FUNDED, P.DISPUTED], P.REFUNDED, ["operator"]),
@@ -59,7 +103,8 @@ MILESTONE_TRANSITIONS = {
     for t in (
         _t("start", [M.PENDING, M.REJECTED], M.IN_PROGRESS, ["seller"], FUNDED),
         _t("submit", [M.IN_PROGRESS], M.COMPLETED, ["seller"], FUNDED),
-        _t("approve", [M.COMPLETED], M.APPROVED, ["buyer", "operator", "system"], FUNDED),
+        _t("approve", [M.COMPLETED], M.APPROVED, ["buyer", "operator", "system"], FUNDED,
+           guard=_inspection_over_for_system),
         _t("reject", [M.COMPLETED], M.REJECTED, ["buyer"], FUNDED),
         _t("dispute", [M.IN_PROGRESS, M.COMPLETED, M.REJECTED], M.DISPUTED, ["buyer", "seller"], FUNDED),
     )
@@ -87,8 +132,12 @@ def actor_roles(project, user) -> frozenset[str]:
 
 
 def require(transitions: dict[str, Transition], action: str, *, state: str, roles: frozenset[str],
-            project_state: str | None = None, noun: str = "project") -> Transition:
-    """The transition for ``action``, or the reason it is refused (who first, then when)."""
+            project_state: str | None = None, noun: str = "project", project=None, milestone=None,
+            actor=None) -> Transition:
+    """The transition for ``action``, or the reason it is refused (who first, then when).
+
+    A guarded transition needs the ``project`` (and its ``milestone``) as locked by the caller, and
+    the ``actor`` (None: the system)."""
     transition = transitions[action]
     if not transition.actors & roles:
         allowed = " or ".join(sorted(transition.actors))
@@ -103,15 +152,25 @@ def require(transitions: dict[str, Transition], action: str, *, state: str, role
         raise InvalidTransition(
             f"Cannot {action.replace('_', ' ')} a {noun} while the project is {project_state.replace('_', ' ')}.{frozen}"
         )
+    if transition.guard is not None:
+        if project is None:
+            raise TypeError(f"require({action!r}) needs the project: the transition has a guard.")
+        if refusal := transition.guard(project, milestone, actor):
+            raise InvalidTransition(refusal)
     return transition
 
 
-def allowed_actions(transitions: dict[str, Transition], *, state: str, roles: frozenset[str],
-                    project_state: str | None = None) -> list[str]:
-    """The actions ``roles`` may take from ``state`` (for the API and the admin)."""
-    return [
-        t.action
-        for t in transitions.values()
-        if t.actors & roles and state in t.sources
-        and (not t.project_states or project_state in t.project_states)
-    ]
+def allowed_actions(transitions: dict[str, Transition], *, project, actor, milestone=None) -> list[str]:
+    """The actions ``actor`` (None: the system) may take now on ``project``, or on its
+    ``milestone`` with the milestone transitions: exactly those ``require`` lets through."""
+    roles = actor_roles(project, actor)
+    state, project_state = (project.status, None) if milestone is None else (milestone.status, project.status)
+    allowed = []
+    for action in transitions:
+        try:
+            require(transitions, action, state=state, roles=roles, project_state=project_state,
+                    project=project, milestone=milestone, actor=actor)
+        except (NotAllowed, InvalidTransition):
+            continue
+        allowed.append(action)
+    return allowed

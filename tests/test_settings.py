@@ -14,8 +14,14 @@ SETTINGS_ENV = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SEC
                 "PAYOUT_DOCUMENT_MAX_AGE_DAYS")
 
 
+def clean_environment() -> dict[str, str]:
+    """The environment without the settings under test, nor a developer's .env (ENV_FILE="")."""
+    return {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith("FINCRA_")} | {
+        "ENV_FILE": ""}
+
+
 def manage_check(fail_level: str = "ERROR", **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith("FINCRA_")}
+    clean = clean_environment()
     clean["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"  # never reached: settings fail first
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", fail_level],
@@ -88,7 +94,7 @@ def production_value(name: str):
     """A setting's value as production settings compute it (a fresh process with PRODUCTION)."""
     code = ("import json, django; django.setup(); from django.conf import settings; "
             f"print(json.dumps(getattr(settings, {name!r})))")
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith("FINCRA_")}
+    clean = clean_environment()
     result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True,
                             env={**clean, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "amani.settings",
                                  "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}, timeout=120)

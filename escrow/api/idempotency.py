@@ -69,8 +69,15 @@ def _in_progress() -> Response:
 
 def claim(request) -> Claim:
     key = request.META.get(HEADER, "").strip()
-    if not key or request.method != "POST" or not request.user.is_authenticated:
+    if request.method != "POST" or not request.user.is_authenticated:
         return Claim()
+    if not key:
+        if HEADER not in request.META:
+            return Claim()
+        # Sent but blank (a script's unset variable): running it without a key would give none of
+        # the protection the client asked for.
+        return Claim(replay=error_response("invalid", "Idempotency-Key is empty: send a unique value or no header.",
+                                           400, {"Idempotency-Key": ["Empty."]}))
     if len(key) > MAX_KEY_LENGTH:
         return Claim(replay=error_response("invalid", f"Idempotency-Key is longer than {MAX_KEY_LENGTH}.", 400,
                                            {"Idempotency-Key": ["Too long."]}))

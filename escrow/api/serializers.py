@@ -7,7 +7,7 @@ from rest_framework import serializers
 from escrow.api.fields import MoneyField, MoneyInputField
 from escrow.models import FeeBearer, Milestone, Project, Transaction, User
 from escrow.money import decimals
-from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, allowed_actions
+from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, allowed_actions
 
 CURRENCY = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, default="USD",
                                   error_messages={"invalid": "An ISO 4217 code such as USD."})
@@ -64,9 +64,8 @@ class MilestoneSerializer(ActionsMixin, serializers.ModelSerializer):
 
     def get_actions(self, milestone) -> list[str]:
         project = self.context.get("project") or milestone.project
-        roles = actor_roles(project, self.context["request"].user)
-        return allowed_actions(MILESTONE_TRANSITIONS, state=milestone.status, roles=roles,
-                               project_state=project.status)
+        return allowed_actions(MILESTONE_TRANSITIONS, project=project, milestone=milestone,
+                               actor=self.context["request"].user)
 
 
 class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
@@ -85,8 +84,7 @@ class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_actions(self, project) -> list[str]:
-        roles = actor_roles(project, self.context["request"].user)
-        return allowed_actions(PROJECT_TRANSITIONS, state=project.status, roles=roles)
+        return allowed_actions(PROJECT_TRANSITIONS, project=project, actor=self.context["request"].user)
 
     def get_held(self, project) -> str:
         return f"{self.context['held'].get(project.pk, 0):.{decimals(project.currency)}f}"

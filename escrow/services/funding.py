@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escrow.commission import milestone_quote
-from escrow.errors import InvalidInput, InvalidTransition
+from escrow.errors import InvalidInput
 from escrow.models import (
     EscrowEvent,
     Milestone,
@@ -48,9 +48,8 @@ def project_fund_start(*, project: Project, actor: User, customer_name: str | No
     """
     project = lock_project(project.pk)
     roles = actor_roles(project, actor)
-    require(PROJECT_TRANSITIONS, "fund", state=project.status, roles=roles)
-    if not project.terms_accepted_at:
-        raise InvalidTransition("The counterparty has not accepted the terms yet.")
+    # The guard: only once the counterparty has accepted the terms.
+    require(PROJECT_TRANSITIONS, "fund", state=project.status, roles=roles, project=project, actor=actor)
     owed = amount_owed(project)
     if customer_name is not None and (problems := contract.checkout_problems(
             amount=owed, currency=project.currency, customer_name=customer_name, customer_email=actor.email,

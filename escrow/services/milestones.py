@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from escrow.errors import EscrowError, InvalidInput, InvalidTransition
+from escrow.errors import EscrowError, InvalidInput
 from escrow.models import Milestone, MilestoneStatus, ProjectStatus, User
 from escrow.services.audit import record_event
 from escrow.services.locks import lock_milestone, lock_project_and_milestones
@@ -22,7 +22,8 @@ def _step(milestone: Milestone, actor, action: str, **changes):
     project, milestone = lock_milestone(milestone.pk)
     roles = actor_roles(project, actor)
     transition = require(MILESTONE_TRANSITIONS, action, state=milestone.status, roles=roles,
-                         project_state=project.status, noun="milestone")
+                         project_state=project.status, noun="milestone", project=project, milestone=milestone,
+                         actor=actor)
     from_state = milestone.status
     milestone.status = transition.target
     for field, value in changes.items():
@@ -65,10 +66,9 @@ def milestone_approve(*, milestone: Milestone, actor: User | None, reason: str =
     )
     milestone = next(m for m in milestones if m.pk == milestone.pk)
     roles = actor_roles(project, actor)
+    # The system approves only after the inspection period: the transition's guard.
     require(MILESTONE_TRANSITIONS, "approve", state=milestone.status, roles=roles, project_state=project.status,
-            noun="milestone")
-    if actor is None and not _inspection_over(project, milestone, timezone.now()):
-        raise InvalidTransition("The buyer's inspection period for this milestone has not ended.")
+            noun="milestone", project=project, milestone=milestone, actor=actor)
     on_behalf = "operator" in roles and "buyer" not in roles
     if on_behalf and not reason.strip():
         raise InvalidInput("An operator approving for the buyer must give a reason.", field="reason")
@@ -94,13 +94,6 @@ def milestone_dispute(*, milestone: Milestone, actor: User, reason: str) -> Mile
     project_dispute(project=milestone.project, actor=actor, reason=reason, milestone=milestone)
     milestone.refresh_from_db()
     return milestone
-
-
-def _inspection_over(project, milestone, now) -> bool:
-    return bool(
-        project.inspection_days and milestone.completed_at
-        and milestone.completed_at + timedelta(days=project.inspection_days) <= now
-    )
 
 
 def milestone_auto_approve_due(*, now=None) -> list[Milestone]:

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from escrow.errors import AmountsDoNotAddUp, InvalidInput, InvalidTransition
+from escrow.errors import AmountsDoNotAddUp, InvalidInput
 from escrow.models import (
     Milestone,
     MilestoneStatus,
@@ -23,7 +23,7 @@ from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_role
 
 def _require(project: Project, actor, action: str) -> frozenset[str]:
     roles = actor_roles(project, actor)
-    require(PROJECT_TRANSITIONS, action, state=project.status, roles=roles)
+    require(PROJECT_TRANSITIONS, action, state=project.status, roles=roles, project=project, actor=actor)
     return roles
 
 
@@ -61,9 +61,7 @@ def project_propose(*, project: Project, actor: User) -> Project:
 def project_accept(*, project: Project, actor: User) -> Project:
     """The counterparty accepts the proposed terms; the buyer may then fund."""
     project = lock_project(project.pk)
-    roles = _require(project, actor, "accept")
-    if project.terms_accepted_at:
-        raise InvalidTransition("The terms of this project are already accepted.")
+    roles = _require(project, actor, "accept")  # once only: the transition's guard
     project.terms_accepted_at = timezone.now()
     project.save(update_fields=["terms_accepted_at", "updated_at"])
     record_event(actor=actor, roles=roles, action="accept", project=project, from_state=project.status)
@@ -94,9 +92,7 @@ def project_request_cancel(*, project: Project, actor: User) -> Project:
         project.cancel_requested_by = actor
         project.save(update_fields=["cancel_requested_by", "updated_at"])
         record_event(actor=actor, roles=roles, action="request_cancel", project=project, from_state=project.status)
-    elif project.cancel_requested_by_id == actor.pk:
-        raise InvalidTransition("You already asked to cancel; the other party has to agree.")
-    else:
+    else:  # the other party agrees (asking twice is refused by the transition's guard)
         refund_everything_held(project=project, actor=actor, roles=roles, action="mutual_cancel")
     return project
 
@@ -111,7 +107,7 @@ def project_dispute(*, project: Project, actor: User, reason: str, milestone: Mi
         # A milestone's dispute freezes the whole project: an operator settles what is held.
         milestone = next(m for m in milestones if m.pk == milestone.pk)
         require(MILESTONE_TRANSITIONS, "dispute", state=milestone.status, roles=roles,
-                project_state=project.status, noun="milestone")
+                project_state=project.status, noun="milestone", project=project, milestone=milestone, actor=actor)
         from_state, milestone.status = milestone.status, MilestoneStatus.DISPUTED
         milestone.save(update_fields=["status", "updated_at"])
         record_event(actor=actor, roles=roles, action="dispute", project=project, milestone=milestone,

@@ -251,3 +251,17 @@ def test_a_request_whose_database_connection_drops_is_rolled_back_and_its_key_fr
     retry = client_for(project.buyer).post(path, MILESTONE, format="json", HTTP_IDEMPOTENCY_KEY="drop")
     assert retry.status_code == 201
     assert [str(m.pk) for m in Milestone.objects.filter(title="Extra")] == [retry.json()["id"]]
+
+
+@pytest.mark.parametrize("key", ["", "   "])
+def test_an_empty_idempotency_key_is_refused_naming_the_header(db, key):
+    """A blank key is a client bug (an unset variable in a script): refused, not run without one."""
+    project = builders.draft()
+    before = db_snapshot()
+    response = client_for(project.buyer).post(f"/api/v1/projects/{project.pk}/milestones/", MILESTONE, format="json",
+                                              HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400, response.content
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+    assert "Idempotency-Key" in response.json()["error"]["message"]
+    assert db_snapshot() == before
+    assert not IdempotencyKey.objects.exists()
