@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 
+import sentry_sdk
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db import connections
@@ -55,6 +56,7 @@ class RequestLogMiddleware:
         # Until the response is closed (request_finished, below): Django logs a 4xx or 5xx
         # (django.request) after the middleware has returned, and that line is the request's too.
         log_context.set({"request_id": request.id})
+        sentry_sdk.set_tag("request_id", request.id)  # nothing when Sentry is off
         started = time.perf_counter()
         with connections["default"].execute_wrapper(metrics.observe_query):
             response = self.get_response(request)
