@@ -19,6 +19,23 @@ log_context: ContextVar[dict] = ContextVar("log_context", default={})  # noqa: B
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+def logging_config(log_format: str, level: str) -> dict:
+    """The ``dictConfig`` of Django's LOGGING and of gunicorn's ``logconfig_dict``: one handler, on
+    the root, that every logger reaches by propagating."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "amani.logs.ContextFilter"}},
+        "formatters": {"json": {"()": "amani.logs.JsonFormatter"}, "text": {"()": "amani.logs.TextFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["context"]},
+            "null": {"class": "logging.NullHandler"},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {},
+    }
+
+
 class ContextFilter(logging.Filter):
     """Puts the request's or job's ids on the record (an explicit ``extra=`` wins)."""
 

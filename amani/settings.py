@@ -18,6 +18,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from amani.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 
@@ -377,27 +379,14 @@ if LOG_FORMAT not in ("json", "text"):
 # on the root each django line was printed twice. Naming them here replaces their handlers (an
 # empty list: it propagates to the root). `django.server` (runserver's access line) is dropped:
 # the request line of amani.middleware says the same with the request's id.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "amani.logs.ContextFilter"}},
-    "formatters": {
-        "json": {"()": "amani.logs.JsonFormatter"},
-        "text": {"()": "amani.logs.TextFormatter"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.server": {"handlers": ["null"], "propagate": False},
-        "pgserver": {"level": "WARNING"},
-        # One line per periodic task, and per blueprint, at every start of every command.
-        "procrastinate.periodic": {"level": "WARNING"},
-        "procrastinate.blueprints": {"level": "WARNING"},
-    },
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+LOGGING["loggers"] = {
+    "django": {"handlers": [], "level": "INFO", "propagate": True},
+    "django.server": {"handlers": ["null"], "propagate": False},
+    "pgserver": {"level": "WARNING"},
+    # One line per periodic task, and per blueprint, at every start of every command.
+    "procrastinate.periodic": {"level": "WARNING"},
+    "procrastinate.blueprints": {"level": "WARNING"},
 }
 # X-Request-ID from the proxy (or the client) is kept when it is well-formed (8 to 128 letters,
 # digits, `.` `_` `:` `-`); off: every request gets a new id.

@@ -133,3 +133,23 @@ def test_text_format_is_one_line_with_the_ids(db, settings):
     finally:
         log_context.reset(token)
     assert TextFormatter().format(record).endswith("INFO escrow [request_id=abcdef12] held 10.00")
+
+
+GUNICORN = """
+import importlib, logging
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
+conf = importlib.import_module("amani.gunicorn_conf")
+cfg = Config()
+cfg.set("logconfig_dict", conf.logconfig_dict)
+Logger(cfg).info("Booting worker with pid: %s", 42)
+"""
+
+
+def test_gunicorn_lines_are_json_and_printed_once():
+    env = {**clean_environment(), "LOG_FORMAT": "json"}
+    result = subprocess.run([sys.executable, "-c", GUNICORN], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert (line["logger"], line["message"]) == ("gunicorn.error", "Booting worker with pid: 42")
