@@ -18,6 +18,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from amani.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 
@@ -71,7 +73,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it answers CORS preflights itself (no token, no view), and adds the CORS headers to
+    # First: the request's id, its one log line and its metrics cover everything below
+    # (amani/middleware.py), and every answer carries X-Request-ID.
+    "amani.middleware.RequestLogMiddleware",
+    # Then: it answers CORS preflights itself (no token, no view), and adds the CORS headers to
     # every /api/ answer, errors included, so a browser app can read a 401 or a 429.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -348,9 +353,9 @@ if BEHIND_TLS_PROXY:
     # are told to stay on HTTPS (HSTS). Without the proxy (development) neither applies: with no
     # X-Forwarded-Proto every request would look insecure and redirect forever.
     SECURE_SSL_REDIRECT = True
-    # The load balancer's and the orchestrator's probes may come over plain HTTP without
-    # X-Forwarded-Proto.
-    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^livez$", r"^readyz$"]
+    # The load balancer's and the orchestrator's probes, and Prometheus' scrapes, may come over
+    # plain HTTP from inside the network without X-Forwarded-Proto.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^livez$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
     # Covers names *under* the host serving Amani only (api.example.com → *.api.example.com).
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -364,15 +369,35 @@ CSRF_COOKIE_SECURE = not DEBUG and not TESTING
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "pgserver": {"level": "WARNING"},
-        # One line per periodic task, and per blueprint, at every start of every command.
-        "procrastinate.periodic": {"level": "WARNING"},
-        "procrastinate.blueprints": {"level": "WARNING"},
-    },
+# --- Logs, metrics, errors (docs/operations.md) -----------------------------------------------------
+# One line per log record on stderr, JSON (one object a line) or text; text by default with DEBUG.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+# Every logger goes through the root's one handler. Django's own configuration (applied first)
+# gives `django` a console handler of its own under DEBUG and `django.server` another: with ours
+# on the root each django line was printed twice. Naming them here replaces their handlers (an
+# empty list: it propagates to the root). `django.server` (runserver's access line) is dropped:
+# the request line of amani.middleware says the same with the request's id.
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+LOGGING["loggers"] = {
+    "django": {"handlers": [], "level": "INFO", "propagate": True},
+    "django.server": {"handlers": ["null"], "propagate": False},
+    "pgserver": {"level": "WARNING"},
+    # One line per periodic task, and per blueprint, at every start of every command.
+    "procrastinate.periodic": {"level": "WARNING"},
+    "procrastinate.blueprints": {"level": "WARNING"},
 }
+# X-Request-ID from the proxy (or the client) is kept when it is well-formed (8 to 128 letters,
+# digits, `.` `_` `:` `-`); off: every request gets a new id.
+REQUEST_ID_FROM_HEADER = env.bool("REQUEST_ID_FROM_HEADER", default=True)
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Sentry, when set; personal data is scrubbed before an event leaves (amani/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from amani.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

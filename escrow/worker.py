@@ -6,6 +6,8 @@ module imported at that moment would register its tasks on the placeholder app, 
 
 from django.db import close_old_connections
 
+from amani.logs import log_context
+
 
 def close_connections(call_next, context, worker):
     """Around each sync job, what Django does around a request: drop connections past their age.
@@ -20,7 +22,16 @@ def close_connections(call_next, context, worker):
         close_old_connections()
 
 
+def job_context(call_next, context, worker):
+    """Every log line a sync job writes, whichever logger, names the job and its task."""
+    token = log_context.set({"job_id": context.job.id, "task": context.job.task_name})
+    try:
+        return call_next()
+    finally:
+        log_context.reset(token)
+
+
 def on_app_ready(app) -> None:
     """PROCRASTINATE_ON_APP_READY: the worker's defaults (settings cannot import app code)."""
-    app.worker_defaults.setdefault("task_middleware", [close_connections])
+    app.worker_defaults.setdefault("task_middleware", [job_context, close_connections])
 
