@@ -284,7 +284,7 @@ WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 # A provider's API (Postmark, SES, Mailgun...) through django-anymail: install it and set
 # EMAIL_BACKEND_OVERRIDE to its backend (anymail.backends.postmark.EmailBackend) and ANYMAIL per its docs.
 _email_default = "consolemail://" if DEBUG else "smtp://localhost:25"
-vars().update(env.email_url("EMAIL_URL", default=_email_default))
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or _email_default))  # empty = unset
 if env.str("EMAIL_BACKEND_OVERRIDE", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND_OVERRIDE")
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_SECONDS", default=10.0)  # a hung server must not hold a worker
