@@ -283,6 +283,23 @@ WEBHOOK_RETRY_HOURS = max(env.float("WEBHOOK_RETRY_HOURS", default=24), 24)
 WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=5 * 24)
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 
+# --- E-mail (docs/notifications.md) ----------------------------------------------------------------
+# EMAIL_URL (django-environ): smtp://user:password@host:587 (STARTTLS: smtp+tls://, TLS: smtp+ssl://).
+# Unset: the console backend in development (DEBUG), Django's SMTP default (localhost:25) otherwise.
+# A provider's API (Postmark, SES, Mailgun...) through django-anymail: install it and set
+# EMAIL_BACKEND_OVERRIDE to its backend (anymail.backends.postmark.EmailBackend) and ANYMAIL per its docs.
+_email_default = "consolemail://" if DEBUG else "smtp://localhost:25"
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or _email_default))  # empty = unset
+if env.str("EMAIL_BACKEND_OVERRIDE", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND_OVERRIDE")
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_SECONDS", default=10.0)  # a hung server must not hold a worker
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Amani <no-reply@localhost>")
+# Retries of a notification the server refused or could not take: base × 2^(n−1) seconds, capped.
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=30.0)
+EMAIL_RETRY_MAX_ATTEMPTS = env.int("EMAIL_RETRY_MAX_ATTEMPTS", default=12)
+# The buyer is reminded this many hours before a delivery's inspection period ends.
+NOTIFY_INSPECTION_REMINDER_HOURS = env.int("NOTIFY_INSPECTION_REMINDER_HOURS", default=24)
+
 # --- FinCra ---------------------------------------------------------------------------------------
 
 FINCRA_BASE_URL = env.str("FINCRA_BASE_URL", default="").rstrip("/")  # sandbox: https://sandboxapi.fincra.com

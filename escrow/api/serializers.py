@@ -41,9 +41,15 @@ class TokenResponseSerializer(serializers.Serializer):
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "phone_number", "avatar_url", "bio", "is_verified", "created_at"]
+        fields = ["id", "email", "full_name", "phone_number", "avatar_url", "bio", "notify_optional", "is_verified",
+                  "created_at"]
         read_only_fields = ["id", "email", "is_verified", "created_at"]
-        extra_kwargs = {"full_name": {"required": False}}
+        extra_kwargs = {
+            "full_name": {"required": False},
+            "notify_optional": {"help_text": "Receive the non-essential e-mails (proposals, acceptances, work "
+                                             "started, rejections, cancellations). Those about money, disputes, "
+                                             "payouts and deadlines are always sent."},
+        }
 
 
 # --- projects and milestones ---

@@ -102,6 +102,9 @@ class Milestone(TimestampedModel):
     completed_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When the buyer was reminded that this delivery's inspection period ends soon (one reminder
+    # per delivery: a redelivery after a rejection has a later ``completed_at`` and gets its own).
+    inspection_reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "milestones"

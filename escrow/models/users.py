@@ -52,6 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin, TimestampedModel):
     is_superuser = models.BooleanField(default=False, db_default=False)
     avatar_url = models.URLField(max_length=500, blank=True, null=True)
     bio = models.TextField(blank=True, null=True)
+    # E-mails that are not essential (docs/notifications.md): the user's to turn off, their own row only.
+    notify_optional = models.BooleanField(default=True, db_default=True)
 
     objects = UserManager()
 

@@ -1,12 +1,15 @@
-"""Outbound webhooks as procrastinate jobs: each message's delivery, deferred in the transaction
-of the state change that owes it; the e-mail that tells an owner their endpoint was disabled.
+"""Outbound webhooks and e-mail notifications as procrastinate jobs, deferred in the transaction of
+the state change that owes them: each webhook message's delivery; each e-mail notification
+(escrow/notify/email.py), the one telling an owner their endpoint was disabled among them; the
+periodic reminder of inspection deadlines.
 
 Thin: the work is in ``escrow.notify.webhooks``. A delivery's retries follow the message's own
 schedule (``RetryLater`` carries the delay), not a job-wide one.
 """
 
+import smtplib
+
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import DatabaseError, transaction
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
@@ -24,6 +27,18 @@ class DeliverySchedule(BaseRetryStrategy):
         return None
 
 
+class EmailBackoff(BaseRetryStrategy):
+    """A mail server that refused or could not be reached: EMAIL_RETRY_BASE_SECONDS × 2^n, at most
+    six hours apart, for EMAIL_RETRY_MAX_ATTEMPTS attempts (about a day with the defaults)."""
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if job.attempts + 1 >= settings.EMAIL_RETRY_MAX_ATTEMPTS:
+            return None
+        if not isinstance(exception, (smtplib.SMTPException, OSError, DatabaseError)):
+            return None
+        return RetryDecision(retry_in={"seconds": min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** job.attempts, 6 * 3600)})
+
+
 @app.task(queue="webhooks", retry=DeliverySchedule())
 def deliver_webhook(message_id: str, trigger: str = "automatic") -> str:
     """One attempt at a webhook message (retried on its schedule while it fails)."""
@@ -32,22 +47,33 @@ def deliver_webhook(message_id: str, trigger: str = "automatic") -> str:
     return webhook_deliver(message_id=message_id, trigger=trigger)
 
 
-@app.task(queue="webhooks", retry=5)
+@app.task(queue="webhooks", retry=EmailBackoff())
 def endpoint_disabled_email(endpoint_id: str) -> int:
     """Tell the owner that their endpoint was disabled, and how to enable it again."""
     from escrow.models import WebhookEndpoint
+    from escrow.notify.email import notification_send
 
-    endpoint = WebhookEndpoint.objects.select_related("owner").filter(pk=endpoint_id).first()
-    if endpoint is None or endpoint.is_active:
+    owner_id = WebhookEndpoint.objects.filter(pk=endpoint_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
         return 0
-    return send_mail(
-        subject="Amani: your webhook endpoint was disabled",
-        message=(f"Hello {endpoint.owner.full_name},\n\nYour webhook endpoint {endpoint.url} was disabled: "
-                 f"{endpoint.disabled_reason}.\nNo events are sent to it until you enable it again "
-                 "(PATCH /api/v1/webhook-endpoints/{id}/ with is_active true); the events it missed can be "
-                 "replayed from its delivery log.\n\nAmani").replace("{id}", str(endpoint.pk)),
-        from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[endpoint.owner.email],
-    )
+    return notification_send(kind="webhook_endpoint_disabled", recipient_id=owner_id, endpoint_id=endpoint_id)
+
+
+@app.task(queue="email", retry=EmailBackoff())
+def send_notification(kind: str, recipient_id: str, **refs) -> int:
+    """One e-mail notification (escrow/notify/email.py), retried while the mail server refuses it."""
+    from escrow.notify.email import notification_send
+
+    return notification_send(kind=kind, recipient_id=recipient_id, **refs)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="inspection_reminders")
+@app.task(queue="periodic", queueing_lock="inspection_reminders")
+def inspection_reminders(timestamp: int) -> int:
+    """Remind buyers whose inspection period ends within a day (once per delivery)."""
+    from escrow.notify.email import inspection_reminders_queue
+
+    return len(inspection_reminders_queue())
 
 
 def defer_delivery(message_id, trigger: str) -> None:

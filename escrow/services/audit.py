@@ -1,7 +1,8 @@
 """The audit trail: one ``escrow_events`` row per state change, in the change's transaction.
 
 It is also where the change reaches the outside: the outbound webhook messages of the parties'
-endpoints are written (and their delivery jobs deferred) in the same transaction.
+endpoints are written (and their delivery jobs deferred) in the same transaction, and so are the
+jobs of the e-mails the change owes (escrow/notify/email.py).
 """
 
 from decimal import Decimal
@@ -29,10 +30,13 @@ def record_event(*, actor, roles: frozenset[str], action: str, project, mileston
         to_state=to_state or from_state,
         data={key: _jsonable(value) for key, value in data.items() if value is not None},
     )
-    if project is not None:
-        from escrow.notify.webhooks import webhook_messages_queue  # notify reads the models, not the services
+    # notify reads the models, not the services
+    from escrow.notify.email import notifications_queue
+    from escrow.notify.webhooks import webhook_messages_queue
 
+    if project is not None:
         webhook_messages_queue(event=event, project=project, milestone=milestone)
+    notifications_queue(event=event, project=project, milestone=milestone)
     return event
 
 

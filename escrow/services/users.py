@@ -10,7 +10,7 @@ from escrow.models import User
 from escrow.services.audit import record_event
 from escrow.states import is_operator
 
-PROFILE_FIELDS = ("full_name", "phone_number", "avatar_url", "bio")
+PROFILE_FIELDS = ("full_name", "phone_number", "avatar_url", "bio", "notify_optional")
 
 
 @transaction.atomic
