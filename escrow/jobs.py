@@ -7,14 +7,12 @@ call too, which are safe to run twice at once.
 """
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from escrow import services
-from escrow.models import IdempotencyKey
+from escrow.api import idempotency
 
 logger = logging.getLogger(__name__)
 
@@ -33,23 +31,13 @@ def auto_approve(timestamp: int) -> int:
 @app.task(queue="periodic", queueing_lock="idempotency_purge")
 def idempotency_purge(timestamp: int) -> int:
     """Forget idempotency keys past their retention (at least 24 hours)."""
-    return purge_idempotency_keys()
-
-
-def purge_idempotency_keys() -> int:
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return idempotency.purge_expired()
 
 
 @app.periodic(cron="37 3 * * *", periodic_id="refresh_tokens_purge")
 @app.task(queue="periodic", queueing_lock="refresh_tokens_purge")
 def refresh_tokens_purge(timestamp: int) -> int:
     """Forget refresh tokens past their expiry (their JWT is refused by its exp anyway)."""
-    return purge_refresh_tokens()
-
-
-def purge_refresh_tokens() -> int:
     return services.sessions_purge_expired()
 
 

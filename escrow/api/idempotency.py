@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -160,3 +161,10 @@ def complete(claimed: Claim, response) -> None:
     except DatabaseError:
         logger.exception("Idempotency-Key %s: the answer could not be stored; its lease will free it",
                          claimed.row.key)
+
+
+def purge_expired() -> int:
+    """Forget keys older than IDEMPOTENCY_KEY_TTL_HOURS (at least 24): the daily job and the command."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -17,7 +17,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from escrow import services
-from escrow.jobs import purge_refresh_tokens
 from escrow.models import RefreshToken
 from tests.factories import PASSWORD, account
 from tests.helpers import race
@@ -217,7 +216,7 @@ def test_expired_refresh_tokens_are_purged(db):
     RefreshToken.objects.filter(jti=row(expired).jti).update(created_at=timezone.now() - timedelta(days=8),
                                                              expires_at=timezone.now() - timedelta(days=1))
 
-    assert purge_refresh_tokens() == 1
+    assert services.sessions_purge_expired() == 1
     assert list(RefreshToken.objects.filter(user=user)) == [row(live)]
     call_command("refresh_tokens_purge", verbosity=0)  # the same, by hand
     assert RefreshToken.objects.filter(user=user).count() == 1
