@@ -143,6 +143,41 @@ def serve(url: str, rls: bool, signing_key: str):
     raise RuntimeError("gunicorn did not start")
 
 
+class Stack:
+    """gunicorn (2 workers) and one job worker on the database at ``url``, as in production, with
+    ``env`` added to a production-like environment; ``with Stack(url, ...) as base:`` gives the
+    server's address and stops both at the end."""
+
+    def __init__(self, url: str, **env: str):
+        self.port = free_port()
+        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + secrets.token_hex(16),
+                    "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+                    "FINCRA_REDIRECT_URL": "https://example.com/paid", **env}
+
+    def __enter__(self) -> str:
+        self.server = subprocess.Popen([sys.executable, "-m", "gunicorn", "amani.wsgi", "--workers", "2", "--bind",
+                                        f"127.0.0.1:{self.port}", "--log-level", "warning"], cwd=ROOT, env=self.env)
+        self.worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT,
+                                       env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{self.port}"
+        for _ in range(100):
+            if self.server.poll() is not None:
+                self.__exit__()
+                raise RuntimeError("gunicorn exited; see its output above")
+            try:
+                if requests.get(f"{base}/api/v1/health/", timeout=1).ok:
+                    return base
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc) -> None:
+        for process in (self.server, self.worker):
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def measure(base: str, path: str, token: str) -> dict:
     latencies: list[float] = []
     lock = threading.Lock()

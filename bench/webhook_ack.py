@@ -18,14 +18,13 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 
 import psycopg
 import requests
-from run import ROOT, ensure_database, free_port, manage
+from run import ROOT, Stack, ensure_database, manage
 
 WEBHOOKS = int(os.environ.get("BENCH_WEBHOOKS", "100"))
 FINCRA_LATENCY = float(os.environ.get("BENCH_FINCRA_LATENCY", "12"))
@@ -52,45 +51,29 @@ def main() -> None:
     # business_id: 24 characters, as FinCra's
     simulator = Simulator(**keys).start()
     requests.post(f"{simulator.url}/_simulator/config", json={"latency": FINCRA_LATENCY}, timeout=5).raise_for_status()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + secrets.token_hex(16), "DEBUG": "false",
-           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "FINCRA_BASE_URL": simulator.url,
-           "FINCRA_SECRET_KEY": keys["secret_key"], "FINCRA_PUBLIC_KEY": keys["public_key"],
-           "FINCRA_BUSINESS_ID": keys["business_id"], "FINCRA_WEBHOOK_SECRET": keys["webhook_secret"],
-           "FINCRA_REDIRECT_URL": "https://example.com/paid"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "amani.wsgi", "--workers", "2", "--bind",
-                               f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)
-    worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}/api/v1/webhooks/fincra/"
+    stack = Stack(url, FINCRA_BASE_URL=simulator.url, FINCRA_SECRET_KEY=keys["secret_key"],
+                  FINCRA_PUBLIC_KEY=keys["public_key"], FINCRA_BUSINESS_ID=keys["business_id"],
+                  FINCRA_WEBHOOK_SECRET=keys["webhook_secret"])
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                raise RuntimeError("gunicorn exited; see its output above")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        references = [str(uuid.uuid4()) for _ in range(WEBHOOKS)]
-        session = requests.Session()
-        timings = []
-        for reference in references:
-            body = json.dumps({"event": "charge.successful", "type": "charge", "data": {
-                "merchantReference": reference, "amount": 1000, "amountReceived": 1000, "amountToSettle": 985,
-                "currency": "NGN", "status": "success", "reference": f"fcr-{reference[:8]}"}}).encode()
-            signature = hmac.new(keys["webhook_secret"].encode(), body, hashlib.sha512).hexdigest()
-            started = time.perf_counter()
-            response = session.post(endpoint, data=body, headers={"signature": signature,
-                                                                  "content-type": "application/json"}, timeout=30)
-            timings.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.text
-        with psycopg.connect(url) as conn:
-            stored = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
+        with stack as base:
+            endpoint = f"{base}/api/v1/webhooks/fincra/"
+            references = [str(uuid.uuid4()) for _ in range(WEBHOOKS)]
+            session = requests.Session()
+            timings = []
+            for reference in references:
+                body = json.dumps({"event": "charge.successful", "type": "charge", "data": {
+                    "merchantReference": reference, "amount": 1000, "amountReceived": 1000, "amountToSettle": 985,
+                    "currency": "NGN", "status": "success", "reference": f"fcr-{reference[:8]}"}}).encode()
+                signature = hmac.new(keys["webhook_secret"].encode(), body, hashlib.sha512).hexdigest()
+                started = time.perf_counter()
+                response = session.post(endpoint, data=body, headers={"signature": signature,
+                                                                      "content-type": "application/json"}, timeout=30)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+            with psycopg.connect(url) as conn:
+                stored = conn.execute("SELECT count(*) FROM webhook_events WHERE reference = ANY(%s)",
+                                      [references]).fetchone()[0]
     finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait(timeout=30)
         simulator.stop()
     print(f"\nFinCra webhook → our 2xx, {len(timings)} webhooks, FinCra answering after {FINCRA_LATENCY:.0f} s "
           f"(gunicorn 2 workers, a job worker running):")

@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -24,7 +23,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
-from run import ROOT, ensure_database, free_port, manage
+from run import ROOT, Stack, ensure_database, manage
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "100"))
 
@@ -79,51 +78,33 @@ def main() -> None:
     ensure_database(url)
     manage(url, "migrate", "--noinput")
     receiver = Receiver()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + secrets.token_hex(16), "DEBUG": "false",
-           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
-           "FINCRA_REDIRECT_URL": "https://example.com/paid", "AUTH_THROTTLE_RATE": "1000/min"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "amani.wsgi", "--workers", "2", "--bind",
-                               f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)
-    worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{port}/api/v1"
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                raise RuntimeError("gunicorn exited; see its output above")
-            try:
-                if requests.get(f"{api}/health/", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        session = requests.Session()
-        tokens = {}
-        run = secrets.token_hex(4)
-        for role in ("buyer", "seller"):
-            email, password = f"{role}-{run}@bench.example", secrets.token_urlsafe(16)
-            session.post(f"{api}/auth/register/", json={"email": email, "password": password,
-                                                         "full_name": f"Bench {role.title()}"}).raise_for_status()
-            answer = session.post(f"{api}/auth/token/", json={"email": email, "password": password})
-            answer.raise_for_status()
-            tokens[role] = ({"Authorization": f"Bearer {answer.json()['access']}"}, email)
-        buyer, seller = tokens["buyer"][0], tokens["seller"][0]
-        session.post(f"{api}/webhook-endpoints/", headers=seller, json={"url": receiver.url}).raise_for_status()
-        for n in range(EVENTS):
-            project = session.post(f"{api}/projects/", headers=buyer, json={
-                "title": f"Bench {n}", "total_amount": "100.00", "currency": "USD",
-                "buyer_email": tokens["buyer"][1], "seller_email": tokens["seller"][1]})
-            project.raise_for_status()
-            pid = project.json()["id"]
-            session.post(f"{api}/projects/{pid}/milestones/", headers=buyer,
-                         json={"title": "All", "amount": "100.00"}).raise_for_status()
-            session.post(f"{api}/projects/{pid}/propose/", headers=buyer).raise_for_status()
-        if not receiver.wait(EVENTS, 60):
-            raise RuntimeError(f"only {len(receiver.delays)} of {EVENTS} webhooks arrived within 60 s")
+        with Stack(url, WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32", AUTH_THROTTLE_RATE="1000/min") as base:
+            api = f"{base}/api/v1"
+            session = requests.Session()
+            tokens = {}
+            run = secrets.token_hex(4)
+            for role in ("buyer", "seller"):
+                email, password = f"{role}-{run}@bench.example", secrets.token_urlsafe(16)
+                session.post(f"{api}/auth/register/", json={"email": email, "password": password,
+                                                             "full_name": f"Bench {role.title()}"}).raise_for_status()
+                answer = session.post(f"{api}/auth/token/", json={"email": email, "password": password})
+                answer.raise_for_status()
+                tokens[role] = ({"Authorization": f"Bearer {answer.json()['access']}"}, email)
+            buyer, seller = tokens["buyer"][0], tokens["seller"][0]
+            session.post(f"{api}/webhook-endpoints/", headers=seller, json={"url": receiver.url}).raise_for_status()
+            for n in range(EVENTS):
+                project = session.post(f"{api}/projects/", headers=buyer, json={
+                    "title": f"Bench {n}", "total_amount": "100.00", "currency": "USD",
+                    "buyer_email": tokens["buyer"][1], "seller_email": tokens["seller"][1]})
+                project.raise_for_status()
+                pid = project.json()["id"]
+                session.post(f"{api}/projects/{pid}/milestones/", headers=buyer,
+                             json={"title": "All", "amount": "100.00"}).raise_for_status()
+                session.post(f"{api}/projects/{pid}/propose/", headers=buyer).raise_for_status()
+            if not receiver.wait(EVENTS, 60):
+                raise RuntimeError(f"only {len(receiver.delays)} of {EVENTS} webhooks arrived within 60 s")
     finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait(timeout=30)
         receiver.server.shutdown()
     delays = receiver.delays
     print(f"\nState change → outbound webhook delivered, {len(delays)} events (gunicorn 2 workers, one job worker):")
