@@ -299,6 +299,8 @@ EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=30.0)
 EMAIL_RETRY_MAX_ATTEMPTS = env.int("EMAIL_RETRY_MAX_ATTEMPTS", default=12)
 # The buyer is reminded this many hours before a delivery's inspection period ends.
 NOTIFY_INSPECTION_REMINDER_HOURS = env.int("NOTIFY_INSPECTION_REMINDER_HOURS", default=24)
+# Days an invitation (a counterparty named by e-mail, docs/api.md) stays open; a resend starts them again.
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=14)
 
 # --- FinCra ---------------------------------------------------------------------------------------
 

@@ -63,6 +63,12 @@ def _terms_accepted(project, milestone, actor) -> str | None:
     return None if project.terms_accepted_at else "The counterparty has not accepted the terms yet."
 
 
+def _parties_set(project, milestone, actor) -> str | None:
+    if project.buyer_id and project.seller_id:
+        return None
+    return "The counterparty has not joined yet: the project can be proposed once they accept the invitation."
+
+
 def _not_asked_yet(project, milestone, actor) -> str | None:
     if actor is not None and project.cancel_requested_by_id == actor.pk:
         return "You already asked to cancel; the other party has to agree."
@@ -83,7 +89,7 @@ PROJECT_TRANSITIONS = {
         # The terms (the project's fields and its milestones) are the creator's while draft.
         _t("edit", [P.DRAFT], None, ["creator"]),
         _t("delete", [P.DRAFT], None, ["creator"]),
-        _t("propose", [P.DRAFT], P.PENDING, ["creator"]),
+        _t("propose", [P.DRAFT], P.PENDING, ["creator"], guard=_parties_set),
         _t("accept", [P.PENDING], None, ["counterparty"], guard=_terms_open),
         _t("fund", [P.PENDING], None, ["buyer"], guard=_terms_accepted),
         _t("confirm_deposit", [P.PENDING], P.ACTIVE, ["system"]),

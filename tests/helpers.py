@@ -11,7 +11,7 @@ from escrow.commission import milestone_quote
 from escrow.models import Milestone, Project, ProjectStatus, Transaction, TransactionStatus, TransactionType
 
 TABLES = ("users", "projects", "milestones", "transactions", "escrow_events", "webhook_endpoints", "webhook_messages",
-          "webhook_deliveries", "procrastinate_jobs")
+          "webhook_deliveries", "procrastinate_jobs", "invitations")
 
 
 def db_snapshot() -> dict[str, str]:

@@ -25,6 +25,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         user = _user_for(claims, create=from_supabase)
         if user is None or not user.is_active:
             raise AuthenticationFailed("No active user for this token.")
+        # An open invitation to the caller's e-mail is joined at their next request (one indexed
+        # probe when there is none): Supabase users never sign in at our token endpoint, and a user
+        # already signed in becomes the party without signing in again. Outside the request's
+        # transaction (escrow/api/base.py authenticates first), each join in its own.
+        from escrow.services.invitations import invitations_join_for
+
+        invitations_join_for(user)
         return user, claims
 
     def authenticate_header(self, request) -> str:

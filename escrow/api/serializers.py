@@ -120,6 +120,28 @@ class ProjectDetailSerializer(ProjectSerializer):
         return MilestoneSerializer(project.milestones.all(), many=True, context=context).data
 
 
+class InvitationSerializer(serializers.Serializer):
+    """The creator's view of the invitation: who was invited, not whether they have an account."""
+
+    id = serializers.UUIDField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.SerializerMethodField(help_text="open, expired, accepted or withdrawn")
+    sent_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField()
+
+    def get_status(self, invitation) -> str:
+        from escrow.services.invitations import invitation_status
+
+        return invitation_status(invitation)
+
+
+class InvitationClaimSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=128)
+
+
 class ProjectTermsSerializer(serializers.Serializer):
     """Create (all required but the optional ones) and edit (partial) a draft's terms."""
 

@@ -31,6 +31,13 @@ urlpatterns = [
          name="project-milestones"),
     *(path(f"projects/<uuid:pk>/{name}/", project_action(name), name=f"project-{name}")
       for name in ("propose", "accept", "fund", "cancel", "dispute")),
+    path("projects/<uuid:pk>/invitation/", views.ProjectViewSet.as_view({"get": "invitation"}),
+         name="project-invitation"),
+    path("projects/<uuid:pk>/invitation/resend/", views.ProjectViewSet.as_view({"post": "invitation_resend"}),
+         name="project-invitation-resend"),
+    path("projects/<uuid:pk>/invitation/withdraw/", views.ProjectViewSet.as_view({"post": "invitation_withdraw"}),
+         name="project-invitation-withdraw"),
+    path("invitations/claim/", views.InvitationClaimView.as_view(), name="invitation-claim"),
     path("projects/<uuid:pk>/events/", timeline.ProjectTimelineView.as_view(), name="project-events"),
     path("milestones/<uuid:pk>/", milestone_detail, name="milestone-detail"),
     *(path(f"milestones/<uuid:pk>/{name}/", milestone_action(name), name=f"milestone-{name}")

@@ -23,7 +23,7 @@ from escrow.api.errors import error_response
 from escrow.api.tokens import TokenError, issue_tokens, verify_refresh
 from escrow.commission import commission_quote
 from escrow.errors import InvalidInput, SessionRefused
-from escrow.models import Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
+from escrow.models import Invitation, Milestone, ProjectStatus, Transaction, TransactionStatus, TransactionType, User
 from escrow.money import decimals
 from escrow.payments import compliance, contract, gateway
 from escrow.payments.fincra import FincraError, NotConfigured, Rejected, Unauthorized
@@ -89,6 +89,7 @@ class RegisterView(EscrowAPIView):
     def post(self, request):
         data = _valid(s.RegisterSerializer, request.data)
         user = services.user_register(**data)
+        services.invitations_join_for(user)
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -124,6 +125,7 @@ class TokenView(CredentialsView):
                             wait=django_settings.AXES_COOLOFF_TIME.total_seconds())
         if user is None:
             raise AuthenticationFailed("Invalid e-mail or password.")
+        services.invitations_join_for(user)
         return Response(issue_tokens(user))
 
 
@@ -143,6 +145,7 @@ class RefreshView(CredentialsView):
             session = services.session_refresh(jti=claims["jti"], user_id=user.pk)
         except SessionRefused as error:
             raise AuthenticationFailed(error.message) from error
+        services.invitations_join_for(user)  # an invitee already signed in joins at the next refresh
         return Response(issue_tokens(user, session))
 
 
@@ -167,6 +170,20 @@ def _refresh_claims(request) -> dict:
         return verify_refresh(data["refresh"])
     except TokenError as error:
         raise AuthenticationFailed(str(error)) from error
+
+
+class InvitationClaimView(EscrowAPIView):
+    """The invitation link's token, presented by a signed-in user with the invited e-mail."""
+
+    @extend_schema(request=s.InvitationClaimSerializer, responses={200: s.ProjectDetailSerializer, 404: ERROR})
+    def post(self, request):
+        token = _valid(s.InvitationClaimSerializer, request.data)["token"]
+        with as_owner():
+            project = services.invitation_claim(token=token, user=request.user)
+        if project is None:  # unknown, expired, withdrawn, another e-mail's: all the same answer
+            raise Http404
+        project = get_object_or_404(projects_for(request.user).prefetch_related("milestones"), pk=project.pk)
+        return Response(s.ProjectDetailSerializer(project, context=page_context(request, [project])).data)
 
 
 class MeView(EscrowAPIView):
@@ -233,17 +250,39 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
     def create(self, request):
+        # The counterparty is invited by e-mail, registered or not, with the same answer either way:
+        # nothing here may tell the caller whether an e-mail has an account (docs/api.md, Invitations).
         data = _valid(s.ProjectCreateSerializer, request.data)
-        parties = {}
-        for role in ("buyer", "seller"):
-            email = data.pop(f"{role}_email").strip().lower()
-            with as_owner():  # counterparties are found by e-mail, beyond what RLS lets the caller read
-                parties[role] = User.objects.filter(email=email, is_active=True).first()
-            if parties[role] is None:
-                raise InvalidInput(f"No Amani user has the e-mail {email}.", field=f"{role}_email")
         with as_owner():
-            project = services.project_create(creator=request.user, **parties, **data)
+            project = services.project_create_by_email(creator=request.user, **data)
         return self._detail(project.pk, status.HTTP_201_CREATED)
+
+    def _invitation(self, request, pk, service=None) -> Response:
+        project = self.get_object()
+        if project.creator_id != request.user.pk:
+            raise Http404  # the invitee's e-mail is the creator's to see
+        with as_owner():  # the invitations table is closed to client roles (docs/rls.md)
+            if service is not None:
+                service(project=project, actor=request.user)
+            invitation = Invitation.objects.filter(project=project).order_by("-created_at").first()
+        if invitation is None:
+            raise Http404
+        return Response(s.InvitationSerializer(invitation).data)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 404: ERROR})
+    @action(detail=True, methods=["get"])
+    def invitation(self, request, pk=None):
+        return self._invitation(request, pk)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 404: ERROR, 409: ERROR})
+    @action(detail=True, methods=["post"], url_path="invitation/resend")
+    def invitation_resend(self, request, pk=None):
+        return self._invitation(request, pk, services.invitation_resend)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 404: ERROR, 409: ERROR})
+    @action(detail=True, methods=["post"], url_path="invitation/withdraw")
+    def invitation_withdraw(self, request, pk=None):
+        return self._invitation(request, pk, services.invitation_withdraw)
 
     @extend_schema(responses={200: s.ProjectDetailSerializer, 404: ERROR})
     def retrieve(self, request, pk=None):

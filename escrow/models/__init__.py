@@ -3,6 +3,7 @@
 from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
 from escrow.models.events import ActorKind, EscrowEvent
 from escrow.models.idempotency import IdempotencyKey
+from escrow.models.invitations import Invitation, InvitationRole
 from escrow.models.ledger import Transaction
 from escrow.models.outbound import DeliveryTrigger, MessageStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from escrow.models.projects import Milestone, Project
@@ -17,6 +18,8 @@ __all__ = [
     "EscrowEvent",
     "FeeBearer",
     "IdempotencyKey",
+    "Invitation",
+    "InvitationRole",
     "MessageStatus",
     "Milestone",
     "MilestoneStatus",

@@ -10,9 +10,10 @@ Essential notifications (money moved, disputes, payouts, deadlines) are always s
 only to users whose ``notify_optional`` is on (checked when the job is deferred and again when it
 runs, so turning it off stops what is still waiting).
 
-Invitations (issue 12) are not built yet: when they are, the invitation service defers
-``send_notification`` with a kind ``invited`` added to ``KINDS`` (essential: the invitee has no
-account to opt out with), addressed to the invitee's e-mail rather than to a user.
+Invitations (escrow/services/invitations.py) defer ``send_notification`` with the kind ``invited``
+(essential: the invitee may have no account to opt out with) and an ``invitation_id`` instead of a
+recipient: it is addressed to the invited e-mail, registered or not, with the same message either
+way (``invitation_send``).
 """
 
 from dataclasses import dataclass
@@ -40,6 +41,13 @@ class Kind:
 
 
 KINDS = {
+    "invited": Kind(True, "%(inviter)s invited you to the escrow project “%(project)s”", (
+        "%(inviter)s invited you to be the %(role)s of the escrow project “%(project)s” (%(total)s) on Amani, "
+        "which holds the buyer's payment until the work is approved.",
+        "To join, open %(link)s and sign in or create your account with this e-mail address (%(email)s); "
+        "the project appears in your account as soon as you do. The invitation expires on %(expires)s.",
+        "If you did not expect this, ignore this message: nothing happens unless you sign in.",
+    )),
     "proposed": Kind(False, "%(actor)s proposed “%(project)s”", (
         "%(actor)s proposed the escrow project “%(project)s” to you: %(total)s in %(milestones)s milestone(s).",
         "Review the terms and accept the project in Amani before it can be funded.",
@@ -320,8 +328,34 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
     return (subject, render_to_string("notify/email.txt", page), render_to_string("notify/email.html", page))
 
 
+def invitation_send(*, invitation_id) -> int:
+    """Send an invitation's e-mail now (the job's body): 1 if sent, 0 if no longer open."""
+    from escrow.models import Invitation
+    from escrow.services.invitations import invitation_link, invitation_status
+
+    invitation = Invitation.objects.filter(pk=invitation_id).select_related("project", "created_by").first()
+    if invitation is None or invitation_status(invitation) != "open":
+        return 0  # accepted, withdrawn or expired (or the draft deleted) since it was deferred
+    project, inviter = invitation.project, invitation.created_by
+    context = {
+        "name": invitation.email, "email": invitation.email, "role": invitation.role, "project": project.title,
+        "inviter": inviter.full_name or inviter.email, "total": _money(project.total_amount, project.currency),
+        "link": invitation_link(invitation), "expires": _when(invitation.expires_at),
+    }
+    context["facts"] = [("Project", project.title), ("Amount", context["total"]), ("Your role", invitation.role),
+                        ("Join", context["link"]), ("Expires", context["expires"])]
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, text, html = render("invited", context)
+    message = EmailMultiAlternatives(subject=subject.replace("\n", " "), body=text,
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[invitation.email])
+    message.attach_alternative(html, "text/html")
+    return message.send(fail_silently=False)
+
+
 def notification_send(*, kind: str, recipient_id, **refs) -> int:
     """Send one notification now (the job's body): 1 if sent, 0 if no longer owed."""
+    if kind == "invited":
+        return invitation_send(**refs)
     recipient = User.objects.filter(pk=recipient_id).first()
     if not wanted(kind, recipient):
         return 0  # deactivated, or turned non-essential e-mails off since

@@ -14,7 +14,7 @@ SCHEMA_VERSION = "1"
 
 # Every type the services record on a project (docs/webhooks.md lists what each means).
 EVENT_TYPES = (
-    "project.propose", "project.accept", "project.fund", "project.deposit_failed", "project.confirm_deposit",
+    "project.join", "project.propose", "project.accept", "project.fund", "project.deposit_failed", "project.confirm_deposit",
     "project.begin_work", "project.complete", "project.request_cancel", "project.cancel", "project.mutual_cancel",
     "project.mutual_cancel_refund", "project.dispute", "project.resolve", "project.resolve_release",
     "project.resolve_refund", "project.refund", "project.refund_refund",

@@ -20,6 +20,13 @@ from escrow.services.funding import (
     deposit_record_checkout,
     project_fund_start,
 )
+from escrow.services.invitations import (
+    invitation_claim,
+    invitation_resend,
+    invitation_withdraw,
+    invitations_join_for,
+    project_create_by_email,
+)
 from escrow.services.milestones import (
     milestone_approve,
     milestone_auto_approve_due,
@@ -53,6 +60,10 @@ __all__ = [
     "deposit_fail",
     "deposit_record_checkout",
     "dispute_resolve",
+    "invitation_claim",
+    "invitation_resend",
+    "invitation_withdraw",
+    "invitations_join_for",
     "milestone_approve",
     "milestone_create",
     "milestone_delete",
@@ -65,6 +76,7 @@ __all__ = [
     "project_accept",
     "project_cancel",
     "project_create",
+    "project_create_by_email",
     "project_delete",
     "project_party_cancel",
     "payout_destination",

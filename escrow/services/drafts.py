@@ -50,12 +50,14 @@ def _clean_terms(fields: dict, currency: str) -> dict:
 
 
 @transaction.atomic
-def project_create(*, creator: User, buyer: User, seller: User, title: str, total_amount: Decimal | str,
-                   currency: str = "USD", **terms) -> Project:
-    """A draft between ``buyer`` and ``seller``; the creator must be one of them."""
-    if creator.pk not in (buyer.pk, seller.pk):
+def project_create(*, creator: User, buyer: User | None, seller: User | None, title: str,
+                   total_amount: Decimal | str, currency: str = "USD", **terms) -> Project:
+    """A draft between ``buyer`` and ``seller``; the creator must be one of them. The other may be
+    ``None``: a counterparty invited by e-mail (escrow/services/invitations.py)."""
+    ids = (getattr(buyer, "pk", None), getattr(seller, "pk", None))
+    if creator.pk not in ids:
         raise InvalidInput("You must be the buyer or the seller of a project you create.", field="buyer_email")
-    if buyer.pk == seller.pk:
+    if ids[0] == ids[1]:
         raise InvalidInput("The buyer and the seller must be different people.", field="seller_email")
     unknown = set(terms) - set(PROJECT_TERMS)
     if unknown:

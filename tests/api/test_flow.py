@@ -42,8 +42,10 @@ def test_complete_escrow_over_http(fincra):
         "buyer_email": "buyer@example.com", "seller_email": "SELLER@example.com", "fee_bearer": "split",
     }, format="json"), 201)
     assert project["status"] == "draft" and project["total_amount"] == "1500.00" and project["held"] == "0.00"
-    assert set(project["actions"]) == {"edit", "delete", "propose", "cancel"}
+    # The seller is invited (registered or not, the answer is the same) and joins at their next request.
+    assert set(project["actions"]) == {"edit", "delete", "cancel"} and project["seller_id"] is None
     pid = project["id"]
+    assert ok(seller.get(f"/api/v1/projects/{pid}/"))["seller_email"] == "seller@example.com"
 
     design = ok(buyer.post(f"/api/v1/projects/{pid}/milestones/", {"title": "Design", "amount": "500"}, format="json"), 201)
     build = ok(buyer.post(f"/api/v1/projects/{pid}/milestones/", {"title": "Build", "amount": 1000}, format="json"), 201)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from escrow import services
 from escrow.errors import EscrowError
-from escrow.models import Milestone, MilestoneStatus
+from escrow.models import Milestone, MilestoneStatus, Project
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, allowed_actions
 from tests import builders
 from tests.factories import UserFactory
@@ -50,7 +50,15 @@ def _by_seller(build):
     return built
 
 
+def _invited():
+    """A draft whose seller is invited by e-mail and has not joined (escrow/services/invitations.py)."""
+    project = builders.draft()
+    Project.objects.filter(pk=project.pk).update(seller=None)
+    return builders.refreshed(project)
+
+
 PROJECTS = {
+    "draft_seller_invited": _invited,
     **builders.BUILDERS,
     "draft_by_seller": _by_seller(builders.draft),
     "pending_by_seller": _by_seller(builders.proposed),
@@ -62,7 +70,7 @@ PROJECTS = {
 
 
 def callers(project) -> dict:
-    return {"buyer": project.buyer, "seller": project.seller, "stranger": UserFactory(),
+    return {"buyer": project.buyer, "seller": project.seller or UserFactory(), "stranger": UserFactory(),
             "operator": builders.make_operator()}
 
 
