@@ -81,6 +81,16 @@ def bench_url() -> str:
     return urlunsplit(parts._replace(path=parts.path + "_bench"))
 
 
+def database_of_its_own(name: str) -> str:
+    """DATABASE_URL of the database ``name`` on the embedded server, or on DATABASE_URL's server."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from amani.embedded_db import embedded_database_url
+
+        return embedded_database_url(ROOT / ".data" / "pg", name)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
 def ensure_database(url: str) -> None:
     parts = urlsplit(url)
     admin = urlunsplit(parts._replace(path="/postgres"))

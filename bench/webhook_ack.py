@@ -24,19 +24,10 @@ import uuid
 
 import psycopg
 import requests
-from run import ROOT, Stack, ensure_database, manage
+from run import ROOT, Stack, database_of_its_own, ensure_database, manage
 
 WEBHOOKS = int(os.environ.get("BENCH_WEBHOOKS", "100"))
 FINCRA_LATENCY = float(os.environ.get("BENCH_FINCRA_LATENCY", "12"))
-
-
-def database_url() -> str:
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from amani.embedded_db import embedded_database_url
-
-        return embedded_database_url(ROOT / ".data" / "pg", "amani_bench_webhooks")
-    return base.rsplit("/", 1)[0] + "/amani_bench_webhooks"
 
 
 def main() -> None:
@@ -44,7 +35,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amani.settings")
     from escrow.payments.simulator import Simulator
 
-    url = database_url()
+    url = database_of_its_own("amani_bench_webhooks")
     ensure_database(url)
     manage(url, "migrate", "--noinput")
     keys = {name: secrets.token_hex(12) for name in ("secret_key", "public_key", "business_id", "webhook_secret")}

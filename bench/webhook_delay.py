@@ -23,18 +23,9 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
-from run import ROOT, Stack, ensure_database, manage
+from run import ROOT, Stack, database_of_its_own, ensure_database, manage
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "100"))
-
-
-def database_url() -> str:
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from amani.embedded_db import embedded_database_url
-
-        return embedded_database_url(ROOT / ".data" / "pg", "amani_bench_webhook_delay")
-    return base.rsplit("/", 1)[0] + "/amani_bench_webhook_delay"
 
 
 class Receiver:
@@ -74,7 +65,7 @@ class Receiver:
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amani.settings")
-    url = database_url()
+    url = database_of_its_own("amani_bench_webhook_delay")
     ensure_database(url)
     manage(url, "migrate", "--noinput")
     receiver = Receiver()
@@ -101,6 +92,8 @@ def main() -> None:
                 pid = project.json()["id"]
                 session.post(f"{api}/projects/{pid}/milestones/", headers=buyer,
                              json={"title": "All", "amount": "100.00"}).raise_for_status()
+                # The seller joins at their next request (the invitation flow), then the buyer proposes.
+                session.get(f"{api}/users/me/", headers=seller).raise_for_status()
                 session.post(f"{api}/projects/{pid}/propose/", headers=buyer).raise_for_status()
             if not receiver.wait(EVENTS, 60):
                 raise RuntimeError(f"only {len(receiver.delays)} of {EVENTS} webhooks arrived within 60 s")
