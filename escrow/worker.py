@@ -4,7 +4,11 @@ Kept apart from the task modules: procrastinate calls this while it builds its a
 module imported at that moment would register its tasks on the placeholder app, not the real one.
 """
 
-from django.db import close_old_connections
+from collections.abc import Callable
+
+from django.db import close_old_connections, transaction
+from procrastinate import BaseRetryStrategy, RetryDecision
+from procrastinate.exceptions import AlreadyEnqueued
 
 from amani.logs import log_context
 
@@ -35,3 +39,30 @@ def on_app_ready(app) -> None:
     """PROCRASTINATE_ON_APP_READY: the worker's defaults (settings cannot import app code)."""
     app.worker_defaults.setdefault("task_middleware", [job_context, close_connections])
 
+
+def defer_once(task, lock: str | None, **kwargs) -> None:
+    """Defer ``task`` in the caller's transaction, unless a job holding ``lock`` already waits.
+
+    The savepoint matters: the database refuses the duplicate, and that refusal must not abort the
+    caller's transaction (the state change the job belongs to). ``lock=None``: always a new job.
+    """
+    try:
+        with transaction.atomic():
+            task.configure(queueing_lock=lock).defer(**kwargs)
+    except AlreadyEnqueued:
+        pass  # the same job is already waiting: it will do the work
+
+
+class CappedBackoff(BaseRetryStrategy):
+    """Retry on ``retry_on`` exceptions after base × 2^n seconds, at most ``cap`` apart, for
+    ``max_attempts`` attempts. Each value may be a callable, read at each decision (a setting)."""
+
+    def __init__(self, *, retry_on: tuple[type[BaseException], ...], base: float | Callable[[], float],
+                 cap: float, max_attempts: int | Callable[[], int]):
+        self.retry_on, self.base, self.cap, self.max_attempts = retry_on, base, cap, max_attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        value = lambda v: v() if callable(v) else v  # noqa: E731
+        if job.attempts + 1 >= value(self.max_attempts) or not isinstance(exception, self.retry_on):
+            return None
+        return RetryDecision(retry_in={"seconds": min(value(self.base) * 2 ** job.attempts, self.cap)})

@@ -10,10 +10,11 @@ schedule (``RetryLater`` carries the delay), not a job-wide one.
 import smtplib
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
-from procrastinate.exceptions import AlreadyEnqueued
+
+from escrow.worker import CappedBackoff, defer_once
 
 
 class DeliverySchedule(BaseRetryStrategy):
@@ -27,16 +28,11 @@ class DeliverySchedule(BaseRetryStrategy):
         return None
 
 
-class EmailBackoff(BaseRetryStrategy):
-    """A mail server that refused or could not be reached: EMAIL_RETRY_BASE_SECONDS × 2^n, at most
-    six hours apart, for EMAIL_RETRY_MAX_ATTEMPTS attempts (about a day with the defaults)."""
-
-    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
-        if job.attempts + 1 >= settings.EMAIL_RETRY_MAX_ATTEMPTS:
-            return None
-        if not isinstance(exception, (smtplib.SMTPException, OSError, DatabaseError)):
-            return None
-        return RetryDecision(retry_in={"seconds": min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** job.attempts, 6 * 3600)})
+# A mail server that refused or could not be reached: EMAIL_RETRY_BASE_SECONDS × 2^n, at most six
+# hours apart, for EMAIL_RETRY_MAX_ATTEMPTS attempts (about a day with the defaults).
+EMAIL_RETRY = CappedBackoff(retry_on=(smtplib.SMTPException, OSError, DatabaseError),
+                            base=lambda: settings.EMAIL_RETRY_BASE_SECONDS, cap=6 * 3600,
+                            max_attempts=lambda: settings.EMAIL_RETRY_MAX_ATTEMPTS)
 
 
 @app.task(queue="webhooks", retry=DeliverySchedule())
@@ -47,7 +43,7 @@ def deliver_webhook(message_id: str, trigger: str = "automatic") -> str:
     return webhook_deliver(message_id=message_id, trigger=trigger)
 
 
-@app.task(queue="webhooks", retry=EmailBackoff())
+@app.task(queue="webhooks", retry=EMAIL_RETRY)
 def endpoint_disabled_email(endpoint_id: str) -> int:
     """Tell the owner that their endpoint was disabled, and how to enable it again."""
     from escrow.models import WebhookEndpoint
@@ -59,7 +55,7 @@ def endpoint_disabled_email(endpoint_id: str) -> int:
     return notification_send(kind="webhook_endpoint_disabled", recipient_id=owner_id, endpoint_id=endpoint_id)
 
 
-@app.task(queue="email", retry=EmailBackoff())
+@app.task(queue="email", retry=EMAIL_RETRY)
 def send_notification(kind: str, recipient_id: str, **refs) -> int:
     """One e-mail notification (escrow/notify/email.py), retried while the mail server refuses it."""
     from escrow.notify.email import notification_send
@@ -78,10 +74,5 @@ def inspection_reminders(timestamp: int) -> int:
 
 def defer_delivery(message_id, trigger: str) -> None:
     """Queue an attempt; one automatic job per message (a replay is a job of its own)."""
-    job = deliver_webhook.configure(
-        queueing_lock=f"webhook-{message_id}" if trigger == "automatic" else None)
-    try:
-        with transaction.atomic():  # a savepoint: a refused duplicate must not abort the caller's transaction
-            job.defer(message_id=str(message_id), trigger=str(trigger))
-    except AlreadyEnqueued:
-        pass
+    defer_once(deliver_webhook, f"outbound-webhook-{message_id}" if trigger == "automatic" else None,
+               message_id=str(message_id), trigger=str(trigger))

@@ -7,31 +7,18 @@ never moves money twice. The jobs are thin; the work is in ``escrow.payments.gat
 in the task bodies: the services defer these jobs, and the gateway calls the services).
 """
 
-from django.db import transaction
-from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
-from procrastinate.exceptions import AlreadyEnqueued
 
 from escrow.payments.fincra import FincraError
+from escrow.worker import CappedBackoff, defer_once
 
 
 class TryLater(Exception):
     """Not settled yet (FinCra has no final answer): the job runs again after a backoff."""
 
 
-class Backoff(BaseRetryStrategy):
-    """2, 4, 8 … seconds, then every ``cap`` seconds, for ``max_attempts`` attempts (about two days)."""
-
-    def __init__(self, *, cap: int = 900, max_attempts: int = 200):
-        self.cap, self.max_attempts = cap, max_attempts
-
-    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
-        if job.attempts + 1 >= self.max_attempts or not isinstance(exception, (FincraError, TryLater)):
-            return None
-        return RetryDecision(retry_in={"seconds": min(2 ** (job.attempts + 1), self.cap)})
-
-
-RETRY = Backoff()
+# 2, 4, 8 … seconds, then every 15 minutes, for 200 attempts (about two days).
+RETRY = CappedBackoff(retry_on=(FincraError, TryLater), base=2, cap=900, max_attempts=200)
 
 
 @app.task(queue="payments", retry=RETRY)
@@ -70,16 +57,8 @@ def wallet_check(timestamp: int) -> int:
 
 def defer_webhook(event_id: int) -> None:
     """Queue the processing of a stored webhook once (a redelivery does not queue it twice)."""
-    _defer_once(process_webhook, f"webhook-{event_id}", event_id=event_id)
+    defer_once(process_webhook, f"fincra-webhook-{event_id}", event_id=event_id)
 
 
 def defer_payout(withdrawal_id) -> None:
-    _defer_once(submit_payout, f"payout-{withdrawal_id}", withdrawal_id=str(withdrawal_id))
-
-
-def _defer_once(task, lock: str, **kwargs) -> None:
-    try:
-        with transaction.atomic():  # a savepoint: a refused duplicate must not abort the caller's transaction
-            task.configure(queueing_lock=lock).defer(**kwargs)
-    except AlreadyEnqueued:
-        pass  # the same job is already waiting: it will do the work
+    defer_once(submit_payout, f"payout-{withdrawal_id}", withdrawal_id=str(withdrawal_id))
