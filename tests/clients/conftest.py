@@ -41,14 +41,16 @@ def node_tool(name: str) -> Path:
     return tool
 
 
-def run(command: list, *, cwd: Path, timeout: int = 180, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run a tool, echoing what it printed (pytest shows it on failure, and with -s)."""
+def run(command: list, *, cwd: Path, timeout: int = 180, env: dict | None = None,
+        echo: bool = True) -> subprocess.CompletedProcess:
+    """Run a tool, echoing what it printed (pytest shows it on failure, and with -s); a tool's
+    machine-readable answer (``echo=False``) is the caller's to report."""
     completed = subprocess.run(
         [str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **QUIET, **(env or {})},
     )
     print(f"$ {' '.join(str(part) for part in command)}  → exit {completed.returncode}")
-    if completed.stdout.strip():
+    if echo and completed.stdout.strip():
         print(completed.stdout.rstrip())
     if completed.stderr.strip():
         print(completed.stderr.rstrip(), file=sys.stderr)
