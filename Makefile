@@ -1,15 +1,21 @@
 # The two commands of the README:  make run  (the backend)  and  make test  (the whole suite).
-# Both create .venv and install the pinned requirements on first use; nothing else to install.
+# Both create .venv and install the pinned requirements on first use; `make test` also installs the
+# Node tools of tests/clients (npm ci, from its lock file) when npm is present. Nothing else to install.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# The Node tools of the generated-client and schema lint tests (tests/clients/), installed again
+# when the lock file changes.
+NPM        ?= npm
+CLIENTS    := tests/clients
+NODE_STAMP := $(CLIENTS)/node_modules/.installed-$(shell cksum < $(CLIENTS)/package-lock.json | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export FINCRA_SIMULATOR_PORT ?= 8001
 
-.PHONY: run test lint bench install migrate db-stop clean
+.PHONY: run test lint bench install node-tools migrate db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +24,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# No install scripts: none of these tools needs one (the only one in the tree is telemetry).
+$(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	cd $(CLIENTS) && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## make node-tools: the Node tools of tests/clients/ (needs Node.js 20.19+ and npm); without npm
+## their tests skip, saying so.
+node-tools:
+	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	else echo "npm not found: the generated-client and schema lint tests will skip (install Node.js 20.19+ with npm)"; fi
 
 ## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, the FinCra
 ## simulator (when no FinCra keys are set), the job worker, and the server. Its ports are checked
@@ -35,7 +52,7 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite, against the embedded PostgreSQL or DATABASE_URL.
-test: install
+test: install node-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make bench: RLS on vs off for the list endpoints, on a seeded database of its own; then the time
@@ -59,4 +76,4 @@ db-stop: install
 	$(PY) -c "from pathlib import Path; from amani.embedded_db import stop; print('stopped' if stop(Path('.data/pg').resolve()) else 'not running')"
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(CLIENTS)/node_modules
