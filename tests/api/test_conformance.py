@@ -1,0 +1,117 @@
+"""Schema conformance with real objects (schemathesis): every operation of the OpenAPI schema, with
+generated inputs, as a signed-in user who is a party of real projects in every state.
+
+Path parameters are not left to chance (a random id is a 404 every time, and nothing past the
+lookup is ever reached): each id is drawn from the objects that user can see — projects they buy
+or sell in each state, their milestones, ledger rows, an invitation they sent, their webhook
+endpoint and its messages — and now and then left random, for the 404. Every answer must be:
+no server error; a status the schema documents for that operation; a body, content type and
+headers that match what the schema says for that status.
+
+Each example runs in a savepoint rolled back after it, so every example meets the objects in
+the state they were built in (a DELETE does not leave the next example a 404).
+
+tests/api/test_fuzz.py keeps the random ids (the 404 paths, every operation) with the shape checks.
+"""
+
+import os
+import zlib
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from amani.wsgi import application
+from escrow.api.tokens import issue_tokens
+from escrow.models import Milestone, Project, Transaction, WebhookEndpoint, WebhookMessage
+from escrow.notify.webhooks import webhook_endpoint_create
+from escrow.services.invitations import project_create_by_email
+from tests import builders
+from tests.factories import UserFactory
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+
+EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "15"))
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
+          response_headers_conformance]
+
+# Which kind of object a path's parameters name, by the path's start.
+KINDS = {
+    ("/api/v1/projects/{id}/", "id"): "projects",
+    ("/api/v1/milestones/{id}/", "id"): "milestones",
+    ("/api/v1/transactions/{id}/", "id"): "transactions",
+    ("/api/v1/webhook-endpoints/{id}/", "id"): "webhook_endpoints",
+    ("/api/v1/webhook-endpoints/{id}/messages/{message_id}/", "message_id"): "webhook_messages",
+    ("/api/v1/payout-documents/{id}/", "id"): "payout_documents",
+}
+
+
+@pytest.fixture
+def wsgi_in_test_transaction():
+    """Like Django's test client: a request's end must not close the test's database connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def seeded(db, settings, wsgi_in_test_transaction):
+    """A user who is a party of projects in every state, with a webhook endpoint (created first,
+    so it has messages), an invitation sent, and ledger rows; and the ids they can see."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    me = UserFactory()
+    endpoint = webhook_endpoint_create(owner=me, url="http://127.0.0.1:9/hooks")
+    as_buyer = [builder(buyer=me) for builder in (
+        builders.draft, builders.proposed, builders.accepted, builders.funded, builders.in_progress,
+        builders.delivered, builders.disputed, builders.completed, builders.cancelled)]
+    as_seller = [builder(seller=me) for builder in (builders.proposed, builders.in_progress, builders.delivered)]
+    invited = project_create_by_email(creator=me, buyer_email=me.email, seller_email="invited@example.net",
+                                      title="Logo", total_amount="300.00", currency="USD")
+    projects = [*as_buyer, *as_seller, invited]
+    ids = {
+        "projects": [p.pk for p in projects],
+        "milestones": list(Milestone.objects.filter(project__in=projects).values_list("pk", flat=True)),
+        "transactions": list(Transaction.objects.filter(project__in=projects).values_list("pk", flat=True)),
+        "webhook_endpoints": [endpoint.pk],
+        "webhook_messages": list(WebhookMessage.objects.filter(endpoint=endpoint).values_list("pk", flat=True)),
+        "payout_documents": [],
+    }
+    assert all(ids[kind] for kind in ("projects", "milestones", "transactions", "webhook_messages")), ids
+    assert WebhookEndpoint.objects.filter(owner=me).count() == 1 and Project.objects.filter(creator=me).exists()
+    return {"headers": {"Authorization": f"Bearer {issue_tokens(me)['access']}"}, "ids": ids}
+
+
+def real_path_parameters(path: str, generated: dict, ids: dict) -> dict:
+    """The generated path parameters with each id replaced by a real one of its kind, picked by the
+    generated value (so Hypothesis varies and replays the choice); one choice in each kind keeps
+    the generated id, for the 404."""
+    chosen = dict(generated)
+    for (prefix, name), kind in KINDS.items():
+        if path.startswith(prefix) and name in generated:
+            choices = ids[kind]
+            pick = zlib.crc32(str(generated[name]).encode()) % (len(choices) + 1)
+            if pick < len(choices):
+                chosen[name] = str(choices[pick])
+    return chosen
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_answer_is_documented_for_real_objects(case, seeded):
+    if case.path_parameters:
+        case.path_parameters = real_path_parameters(case.operation.path, case.path_parameters, seeded["ids"])
+    with transaction.atomic():
+        case.call_and_validate(headers=seeded["headers"], checks=CHECKS)
+        transaction.set_rollback(True)
