@@ -3,8 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from escrow.api import timeline, views
-from escrow.api.webhook_endpoints import WebhookEndpointViewSet as Endpoints
+from escrow.api import views
 
 project_list = views.ProjectViewSet.as_view({"get": "list", "post": "create"})
 project_detail = views.ProjectViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
@@ -38,7 +37,7 @@ urlpatterns = [
     path("projects/<uuid:pk>/invitation/withdraw/", views.ProjectViewSet.as_view({"post": "invitation_withdraw"}),
          name="project-invitation-withdraw"),
     path("invitations/claim/", views.InvitationClaimView.as_view(), name="invitation-claim"),
-    path("projects/<uuid:pk>/events/", timeline.ProjectTimelineView.as_view(), name="project-events"),
+    path("projects/<uuid:pk>/events/", views.ProjectTimelineView.as_view(), name="project-events"),
     path("milestones/<uuid:pk>/", milestone_detail, name="milestone-detail"),
     *(path(f"milestones/<uuid:pk>/{name}/", milestone_action(name), name=f"milestone-{name}")
       for name in ("start", "submit", "approve", "reject", "dispute")),
@@ -48,13 +47,13 @@ urlpatterns = [
     path("withdrawals/", views.WithdrawalView.as_view(), name="withdrawals"),
     path("payout-documents/<uuid:pk>/", views.PayoutDocumentView.as_view(), name="payout-document"),
     path("commission/quote/", views.QuoteView.as_view(), name="commission-quote"),
-    path("webhook-endpoints/", Endpoints.as_view({"get": "list", "post": "create"}), name="webhook-endpoint-list"),
+    path("webhook-endpoints/", views.WebhookEndpointViewSet.as_view({"get": "list", "post": "create"}), name="webhook-endpoint-list"),
     path("webhook-endpoints/<uuid:pk>/",
-         Endpoints.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+         views.WebhookEndpointViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
          name="webhook-endpoint-detail"),
-    path("webhook-endpoints/<uuid:pk>/deliveries/", Endpoints.as_view({"get": "deliveries"}),
+    path("webhook-endpoints/<uuid:pk>/deliveries/", views.WebhookEndpointViewSet.as_view({"get": "deliveries"}),
          name="webhook-endpoint-deliveries"),
-    path("webhook-endpoints/<uuid:pk>/messages/<uuid:message_id>/replay/", Endpoints.as_view({"post": "replay"}),
+    path("webhook-endpoints/<uuid:pk>/messages/<uuid:message_id>/replay/", views.WebhookEndpointViewSet.as_view({"post": "replay"}),
          name="webhook-message-replay"),
     path("health/", views.HealthView.as_view(), name="health"),
     path("webhooks/fincra/", views.FincraWebhookView.as_view(), name="fincra-webhook"),

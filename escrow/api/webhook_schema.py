@@ -7,7 +7,7 @@ One webhook per event type would repeat one shape 23 times: there is one, ``escr
 from drf_spectacular.utils import OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
-from escrow.api.timeline import TimelineEntrySerializer
+from escrow.api.views.timeline import TimelineEntrySerializer
 from escrow.notify import events
 
 

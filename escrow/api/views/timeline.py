@@ -12,7 +12,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 
 from escrow.api.base import EscrowAPIMixin
-from escrow.api.views import ERROR
+from escrow.api.views.common import ERROR
 from escrow.models import EscrowEvent, User
 from escrow.notify import events
 from escrow.selectors import projects_for, public_names

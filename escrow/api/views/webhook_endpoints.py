@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from escrow.api.base import EscrowAPIMixin, as_owner
-from escrow.api.views import ERROR
+from escrow.api.views.common import ERROR
 from escrow.models import DeliveryTrigger, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from escrow.notify import events, webhooks
 
