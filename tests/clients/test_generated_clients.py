@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import HERE, node_tool, run, size_of
+from tests.clients.tools import HERE, node_tool, run, size_of
 
 pytestmark = [pytest.mark.slow]
 

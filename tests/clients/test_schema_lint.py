@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.clients.conftest import HERE, node_tool, run
+from tests.clients.tools import HERE, node_tool, run
 
 pytestmark = [pytest.mark.slow]
 
