@@ -183,12 +183,15 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Amani escrow API",
     "DESCRIPTION": "Escrow between a buyer and a seller: projects, milestones, funding, releases, withdrawals.",
     "VERSION": "1",
+    "CONTACT": {"name": "Amani"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "make run (use your deployment's origin)"}],
     "SERVE_INCLUDE_SCHEMA": False,
     # 3.1 for the ``webhooks`` section (the outbound webhooks, escrow/api/webhook_schema.py).
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": ["escrow.api.webhook_schema.escrow_event"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "escrow.api.schema.shared_enums",
+                             "escrow.api.webhook_schema.webhook_signature",
                              "escrow.api.webhook_schema.openapi_31_nullable"],
     # Swagger UI and Redoc from the drf-spectacular-sidecar package (static files), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

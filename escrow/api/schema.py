@@ -18,6 +18,8 @@ Authenticated POSTs also declare the ``Idempotency-Key`` request header and the
 ``Idempotent-Replayed`` response header. Money input fields say what the API accepts: no sign, at
 most two decimals (a currency with fewer refuses more, with a 400 naming the field).
 
+Each operation's summary and description come from escrow.api.operations (by operationId).
+
 The postprocessing hook ``shared_enums`` makes a query parameter's enum refer to the component of
 the same values, and names the values of enums whose values are not identifiers
 (``-created_at``) with ``x-enum-varnames``, so generators make one type with readable names.
@@ -31,6 +33,7 @@ from rest_framework.permissions import AllowAny
 
 from escrow.api.fields import MoneyInputField
 from escrow.api.idempotency import MAX_KEY_LENGTH
+from escrow.api.operations import OPERATIONS, TAGS
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -62,6 +65,16 @@ MONEY_INPUT_PATTERN = r"^0*(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,2})?|\.(?:0[1-9]|[1-9
 
 
 class EscrowAutoSchema(AutoSchema):
+    def get_summary(self):
+        return super().get_summary() or self._documented()[0]
+
+    def get_description(self):
+        # Not the view's docstring (written for maintainers, and inherited from the base classes).
+        return self._documented()[1]
+
+    def _documented(self) -> tuple[str, str]:
+        return OPERATIONS.get(self.get_operation_id(), ("", ""))
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self._idempotent():
@@ -134,7 +147,8 @@ class EscrowAutoSchema(AutoSchema):
 
 
 def shared_enums(result, generator, request, public):
-    """POSTPROCESSING_HOOKS, after drf-spectacular's own enum hook."""
+    """POSTPROCESSING_HOOKS, after drf-spectacular's own enum hook. Also declares the tags."""
+    result["tags"] = TAGS
     schemas = result.get("components", {}).get("schemas", {})
     by_values = {frozenset(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
     for path in result.get("paths", {}).values():
@@ -146,9 +160,13 @@ def shared_enums(result, generator, request, public):
                     parameter["schema"] = {"$ref": f"#/components/schemas/{by_values[values]}"}
                 elif values:
                     schema["x-enum-varnames"] = enum_varnames(schema["enum"])
-    for schema in schemas.values():
+    for name, schema in schemas.items():
         if "enum" in schema and not all(_identifier(v) for v in schema["enum"] if v):
             schema["x-enum-varnames"] = enum_varnames(schema["enum"])
+        if name.startswith("Paginated"):
+            # DRF's example links (api.example.org, one with a stray quote) are not URIs of this API.
+            for link in ("next", "previous"):
+                schema.get("properties", {}).get(link, {}).pop("example", None)
     return result
 
 

@@ -149,3 +149,11 @@ def test_swagger_ui_comes_from_this_server_not_a_cdn(anonymous):
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), asset
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+
+
+def test_every_operation_has_a_summary_a_description_and_a_declared_tag(schema):
+    tags = {tag["name"] for tag in schema["tags"]}
+    for path, method, operation in operations(schema):
+        assert operation.get("summary") and operation.get("description"), (method, path)
+        assert "EscrowAPIMixin" not in operation["description"], (method, path)
+        assert set(operation["tags"]) <= tags, (method, path)
