@@ -81,6 +81,9 @@ MIDDLEWARE = [
     # every /api/ answer, errors included, so a browser app can read a 401 or a 429.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the console's, Swagger UI's from drf-spectacular-sidecar) from the app itself,
+    # after `collectstatic`: no separate file server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -155,6 +158,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG  # development serves from the apps' folders, without collectstatic
 
 # Escrow rules (the engine reads these).
 ESCROW_COMMISSION_PERCENT = Decimal(env.str("ESCROW_COMMISSION_PERCENT", default="2.5"))

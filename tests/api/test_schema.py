@@ -157,3 +157,15 @@ def test_every_operation_has_a_summary_a_description_and_a_declared_tag(schema):
         assert operation.get("summary") and operation.get("description"), (method, path)
         assert "EscrowAPIMixin" not in operation["description"], (method, path)
         assert set(operation["tags"]) <= tags, (method, path)
+
+
+def test_the_app_itself_serves_swagger_uis_scripts(settings, tmp_path):
+    """After collectstatic (as deployed), from the app's own process: no file server, no CDN."""
+    from django.core.management import call_command
+    from django.test import Client
+
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", interactive=False, verbosity=0)
+    response = Client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert response.status_code == 200
+    assert b"SwaggerUI" in b"".join(response.streaming_content)
