@@ -95,6 +95,7 @@ class TokenView(CredentialsView):
                             wait=django_settings.AXES_COOLOFF_TIME.total_seconds())
         if user is None:
             raise AuthenticationFailed("Invalid e-mail or password.")
+        services.user_logged_in(user=user)
         services.invitations_join_for(user)
         return Response(issue_tokens(user))
 
