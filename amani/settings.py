@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "procrastinate.contrib.django",
     "axes",
     "escrow",
@@ -80,6 +81,9 @@ MIDDLEWARE = [
     # every /api/ answer, errors included, so a browser app can read a 401 or a 429.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the console's, Swagger UI's from drf-spectacular-sidecar) from the app itself,
+    # after `collectstatic`: no separate file server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,6 +158,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG  # development serves from the apps' folders, without collectstatic
 
 # Escrow rules (the engine reads these).
 ESCROW_COMMISSION_PERCENT = Decimal(env.str("ESCROW_COMMISSION_PERCENT", default="2.5"))
@@ -169,12 +174,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "escrow.api.pagination.Pagination",
-    "DEFAULT_PARSER_CLASSES": [
-        "escrow.api.fields.DecimalJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Request bodies are JSON only (a view that takes files sets its own parsers): what the schema
+    # says, so generated clients send one content type.
+    "DEFAULT_PARSER_CLASSES": ["escrow.api.fields.DecimalJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "escrow.api.schema.EscrowAutoSchema",
     "EXCEPTION_HANDLER": "escrow.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -183,12 +187,20 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Amani escrow API",
     "DESCRIPTION": "Escrow between a buyer and a seller: projects, milestones, funding, releases, withdrawals.",
     "VERSION": "1",
+    "CONTACT": {"name": "Amani"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "make run (use your deployment's origin)"}],
     "SERVE_INCLUDE_SCHEMA": False,
     # 3.1 for the ``webhooks`` section (the outbound webhooks, escrow/api/webhook_schema.py).
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": ["escrow.api.webhook_schema.escrow_event"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "escrow.api.schema.shared_enums",
+                             "escrow.api.webhook_schema.webhook_signature",
                              "escrow.api.webhook_schema.openapi_31_nullable"],
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package (static files), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "escrow.models.choices.ProjectStatus",

@@ -41,6 +41,19 @@ class Worker:
         self.loop.run_until_complete(main())
         self.loop.close()
 
+    def idle(self, seconds: float = 15) -> None:
+        """Wait until no job due now is waiting or running (a job retried later does not count): a
+        snapshot taken then sees no job finishing under it."""
+        from django.db.models import Q
+        from django.utils import timezone
+        from procrastinate.contrib.django.models import ProcrastinateJob
+
+        def quiet() -> bool:
+            due = Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=timezone.now())
+            return not ProcrastinateJob.objects.filter(Q(status="doing") | Q(status="todo") & due).exists()
+
+        assert wait_for(quiet, seconds), "the worker did not finish its jobs"
+
     def stop(self) -> None:
         if self.task is not None and not self.task.done():
             self.loop.call_soon_threadsafe(self.task.cancel)

@@ -5,7 +5,9 @@ import functools
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Func, Q
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
@@ -16,6 +18,7 @@ from escrow.models import (
     Project,
     ProjectStatus,
     Transaction,
+    TransactionType,
     User,
     WalletCheck,
     WebhookDelivery,
@@ -25,7 +28,7 @@ from escrow.models import (
 )
 from escrow.notify.webhooks import webhook_replay
 from escrow.payments import gateway
-from escrow.selectors import STUCK_AFTER, stuck_payments
+from escrow.selectors import STUCK_AFTER, available_balances, stuck_payments
 from escrow.states import OPERATOR_PERMISSION
 
 
@@ -94,26 +97,85 @@ class ReadOnlyMixin:
 
 @admin.register(User)
 class UserAdmin(OperatorActionsMixin, DjangoUserAdmin):
+    """A user's page shows their money and their deals; never their password hash (a superuser sets a
+    new password through the link)."""
+
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_verified", "is_staff", "created_at", "last_login"]
     list_filter = ["is_active", "is_verified", "is_staff", "is_superuser", "groups"]
     search_fields = ["email", "full_name", "phone_number"]
     date_hierarchy = "created_at"
-    readonly_fields = ["id", "created_at", "updated_at", "last_login"]
+    readonly_fields = ["id", "created_at", "updated_at", "last_login", "password_link", "balances", "projects",
+                       "ledger", "withdrawals"]
     fieldsets = [
-        (None, {"fields": ["id", "email", "password"]}),
+        (None, {"fields": ["id", "email", "password_link"]}),
+        ("Money", {"fields": ["balances", "withdrawals", "ledger"]}),
+        ("Projects", {"fields": ["projects"]}),
         ("Profile", {"fields": ["full_name", "phone_number", "avatar_url", "bio"]}),
         ("Status", {"fields": ["is_active", "is_verified", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
     actions = ["verify", "deactivate"]
+    shown_rows = 20  # per table on the page; each links to the full list
 
     def get_readonly_fields(self, request, obj=None):
         # Only superusers manage accounts and who is an operator; operators use the actions.
         if request.user.is_superuser:
             return self.readonly_fields
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    @admin.display(description="password")
+    def password_link(self, user) -> str:
+        if user.pk is None:
+            return "—"
+        state = "set" if user.has_usable_password() else "none (Supabase sign-in or disabled)"
+        return format_html('{} · <a href="{}">set a new password</a>', state,
+                           reverse("admin:auth_user_password_change", args=[user.pk]))
+
+    @admin.display(description="available balances")
+    def balances(self, user) -> str:
+        rows = available_balances(user.pk).items() if user.pk else []
+        return format_html_join(", ", "<strong>{} {}</strong>", ((amount, currency) for currency, amount in rows)) \
+            or "none"
+
+    @admin.display(description="withdrawals")
+    def withdrawals(self, user) -> str:
+        rows = Transaction.objects.filter(user=user, transaction_type=TransactionType.WITHDRAWAL)
+        return self._table(rows, ["created_at", "status", "amount", "currency", "account", "gateway_reference"],
+                           lambda row: [row.created_at, row.status, row.amount, row.currency, _account(row),
+                                        row.gateway_reference],
+                           _changelist("transaction", user__id__exact=user.pk, transaction_type__exact="withdrawal"))
+
+    @admin.display(description="ledger")
+    def ledger(self, user) -> str:
+        rows = Transaction.objects.filter(user=user).select_related("project")
+        return self._table(rows, ["created_at", "type", "status", "amount", "net", "currency", "project"],
+                           lambda row: [row.created_at, row.transaction_type, row.status, row.amount, row.net_amount,
+                                        row.currency, row.project or "—"],
+                           _changelist("transaction", user__id__exact=user.pk))
+
+    @admin.display(description="projects")
+    def projects(self, user) -> str:
+        rows = Project.objects.filter(Q(creator=user) | Q(buyer=user) | Q(seller=user))
+        return self._table(rows, ["created_at", "title", "role", "status", "total"],
+                           lambda project: [project.created_at,
+                                            format_html('<a href="{}">{}</a>', reverse(
+                                                "admin:escrow_project_change", args=[project.pk]), project.title),
+                                            _role(project, user), project.status,
+                                            f"{project.total_amount} {project.currency}"],
+                           _changelist("project", q=user.email))
+
+    def _table(self, rows, headers, cells, everything: str) -> str:
+        if not rows.exists():
+            return "none"
+        total = rows.count()
+        shown = rows.order_by("-created_at")[: self.shown_rows]
+        head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+        body = format_html_join("", "<tr>{}</tr>", (
+            (format_html_join("", "<td>{}</td>", ((cell,) for cell in cells(row))),) for row in shown))
+        more = format_html('<a href="{}">all {} →</a>', everything, total)
+        return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}", head, body, more)
 
     @admin.action(description="Verify the selected users", permissions=["act_as_operator"])
     def verify(self, request, queryset):
@@ -127,6 +189,22 @@ class UserAdmin(OperatorActionsMixin, DjangoUserAdmin):
                          perform=lambda user, data: services.user_deactivate(user=user, actor=request.user,
                                                                              reason=data["reason"]),
                          done="deactivated")
+
+
+def _account(withdrawal: Transaction) -> str:
+    extra = withdrawal.extra_data or {}
+    name = extra.get("account_name") or "—"
+    resolved = extra.get("account_name_resolved", "account_name" in extra)
+    return f"{name} ({'resolved by FinCra' if resolved else 'as given'})" if "account_name" in extra else name
+
+
+def _role(project: Project, user: User) -> str:
+    roles = [role for role in ("creator", "buyer", "seller") if getattr(project, f"{role}_id") == user.pk]
+    return ", ".join(roles)
+
+
+def _changelist(model: str, **filters) -> str:
+    return f"{reverse(f'admin:escrow_{model}_changelist')}?{urlencode(filters)}"
 
 
 # --- projects ---
@@ -143,6 +221,7 @@ class LedgerInline(ReadOnlyMixin, admin.TabularInline):
     model = Transaction
     fk_name = "project"
     extra = 0
+    classes = ["collapse"]
     verbose_name_plural = "Ledger"
     fields = ["created_at", "transaction_type", "status", "amount", "fee", "net_amount", "currency", "user",
               "milestone", "gateway_reference"]
@@ -158,6 +237,7 @@ class EventInline(ReadOnlyMixin, admin.TabularInline):
     model = EscrowEvent
     fk_name = "project"
     extra = 0
+    classes = ["collapse"]
     verbose_name_plural = "Audit trail"
     fields = ["created_at", "actor_kind", "actor", "action", "milestone", "from_state", "to_state", "data"]
     readonly_fields = fields
@@ -177,6 +257,16 @@ class ProjectAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, admin.ModelAdmin):
     list_select_related = ["buyer", "seller"]
     raw_id_fields = ["creator", "buyer", "seller", "cancel_requested_by"]
     readonly_fields = ["id", "created_at", "updated_at", "held_amount"]
+    # What an operator needs first (state and money) leads; the ledger and the audit trail are
+    # folded below the milestones.
+    fieldsets = [
+        (None, {"fields": ["status", "held_amount", "title", "total_amount", "currency"]}),
+        ("Parties", {"fields": ["creator", "buyer", "seller"]}),
+        ("Terms", {"fields": ["description", "fee_bearer", "commission_percent", "inspection_days",
+                              "completion_criteria", "start_date", "due_date", "terms_accepted_at"]}),
+        ("Record", {"classes": ["collapse"], "fields": ["id", "created_at", "updated_at", "completed_at",
+                                                       "cancel_requested_by"]}),
+    ]
     inlines = [MilestoneInline, LedgerInline, EventInline]
     actions = ["resolve_dispute", "refund", "cancel"]
 

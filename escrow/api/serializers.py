@@ -22,12 +22,12 @@ class RegisterSerializer(serializers.Serializer):
     phone_number = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=255)
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
 
-class RefreshRequestSerializer(serializers.Serializer):
+class RefreshSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
 
 
@@ -109,12 +109,13 @@ class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
 
 
 class ProjectDetailSerializer(ProjectSerializer):
-    milestones = serializers.SerializerMethodField()
+    milestones = serializers.SerializerMethodField(help_text="The project's milestones, in order.")
 
     class Meta(ProjectSerializer.Meta):
         fields = [*ProjectSerializer.Meta.fields, "milestones"]
         read_only_fields = fields
 
+    @extend_schema_field(MilestoneSerializer(many=True))
     def get_milestones(self, project) -> list[dict]:
         context = {**self.context, "project": project}
         return MilestoneSerializer(project.milestones.all(), many=True, context=context).data

@@ -4,7 +4,7 @@ One webhook per event type would repeat one shape 23 times: there is one, ``escr
 ``type`` says which (docs/webhooks.md lists them). Its headers follow Standard Webhooks.
 """
 
-from drf_spectacular.utils import OpenApiWebhook, extend_schema
+from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
 from escrow.api.views.timeline import TimelineEntrySerializer
@@ -52,10 +52,24 @@ escrow_event = OpenApiWebhook(
             "HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the endpoint's secret). "
             "Answer 2xx within 10 seconds; anything else is retried with exponential backoff for at least "
             "24 hours (docs/webhooks.md)."),
+        operation_id="escrow_event",
         request=WebhookPayloadSerializer,
-        responses={200: None},
+        responses={200: OpenApiResponse(description="Received (any 2xx)."),
+                   "4XX": OpenApiResponse(description="Refused: retried with backoff, as any non-2xx answer.")},
     ),
 )
+
+
+def webhook_signature(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: our outbound webhooks' credential is their Standard Webhooks signature."""
+    result.setdefault("components", {}).setdefault("securitySchemes", {})["webhookSignature"] = {
+        "type": "apiKey", "in": "header", "name": "webhook-signature",
+        "description": "Standard Webhooks: verify it with the endpoint's secret before trusting the body.",
+    }
+    for item in result.get("webhooks", {}).values():
+        for operation in item.values():
+            operation["security"] = [{"webhookSignature": []}]
+    return result
 
 
 def openapi_31_nullable(result, generator, request, public):

@@ -45,7 +45,13 @@ from escrow.services.projects import (
     project_request_cancel,
 )
 from escrow.services.sessions import session_end, session_refresh, session_start, sessions_purge_expired
-from escrow.services.users import user_deactivate, user_register, user_set_verified, user_update_profile
+from escrow.services.users import (
+    user_deactivate,
+    user_logged_in,
+    user_register,
+    user_set_verified,
+    user_update_profile,
+)
 from escrow.services.wallet import wallet_check
 from escrow.services.withdrawals import (
     payout_destination,
@@ -91,6 +97,7 @@ __all__ = [
     "project_refund",
     "project_request_cancel",
     "user_deactivate",
+    "user_logged_in",
     "user_register",
     "user_set_verified",
     "user_update_profile",

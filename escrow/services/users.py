@@ -4,6 +4,7 @@ verified status here: those are the operators' to set, in the admin."""
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from escrow.errors import InvalidInput, NotAllowed
 from escrow.models import User
@@ -41,6 +42,12 @@ def user_update_profile(*, user: User, **changes) -> User:
     # Only the profile columns: the only ones the `authenticated` role may write.
     user.save(update_fields=list(changes))
     return user
+
+
+def user_logged_in(*, user: User) -> None:
+    """A login through the API counts as the console's does: the user's page shows when they last
+    signed in."""
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
 
 
 @transaction.atomic

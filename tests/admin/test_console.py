@@ -4,6 +4,7 @@ import secrets
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from escrow import services
 from escrow.models import EscrowEvent, Project, Transaction, User
@@ -297,3 +299,62 @@ def test_held_column_matches_the_engine(operator):
     page = client.get(reverse("admin:escrow_project_changelist")).content.decode()
     assert "600.00 USD" in page  # 1000 held − 400 released (390 + 10 commission)
     assert Project.objects.count() == 1
+
+
+# --- the user and project pages ---
+
+BANK = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "Ada Seller", "country": "NG"}
+
+
+def test_a_users_page_shows_their_money_and_deals_but_never_the_password_hash(operator):
+    client, _ = operator
+    project = builders.completed(currency="NGN")
+    seller = project.seller
+    seller.set_password("a seller's passphrase")
+    seller.save()
+    services.withdrawal_request(user=seller, amount="100.00", currency="NGN", bank_account=BANK,
+                                account_name="ADA OBI SELLER")
+    page = client.get(reverse("admin:escrow_user_change", args=[seller.pk])).content.decode()
+    balance = available_balance(seller.pk, "NGN")
+    assert f"<strong>{balance} NGN</strong>" in page
+    assert "ADA OBI SELLER (resolved by FinCra)" in page
+    assert project.title in page and reverse("admin:escrow_project_change", args=[project.pk]) in page
+    assert page.count("escrow_release") + page.count("escrow release") >= 2  # one per milestone
+    assert seller.password.split("$")[-1] not in page and "algorithm" not in page and "salt" not in page
+    assert "set a new password" in page
+
+
+def test_a_users_page_tables_are_bounded_and_link_to_everything(operator):
+    client, _ = operator
+    seller = UserFactory()
+    for _ in range(3):
+        builders.completed(seller=seller)
+    user_admin = type(admin.site._registry[User])
+    shown, user_admin.shown_rows = user_admin.shown_rows, 2
+    try:
+        page = client.get(reverse("admin:escrow_user_change", args=[seller.pk])).content.decode()
+    finally:
+        user_admin.shown_rows = shown
+    assert "all 3 →" in page  # projects
+    assert f"user__id__exact={seller.pk}" in page
+
+
+def test_an_api_login_is_the_users_last_login(db):
+    user = UserFactory()
+    user.set_password(PASSWORD)
+    user.save()
+    assert User.objects.get(pk=user.pk).last_login is None
+    answer = APIClient().post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json")
+    assert answer.status_code == 200
+    assert User.objects.get(pk=user.pk).last_login is not None
+
+
+def test_a_project_page_leads_with_status_and_held_and_folds_the_ledger(operator):
+    client, _ = operator
+    project = builders.disputed()
+    page = client.get(reverse("admin:escrow_project_change", args=[project.pk])).content.decode()
+    assert page.index("field-status") < page.index("field-held_amount") < page.index("field-description")
+    assert "1000.00 USD" in page[page.index("field-held_amount"):]
+    for inline in ("transactions", "events"):
+        assert f'<fieldset class="module collapse" aria-labelledby="{inline}-heading">' in page
+    assert '<fieldset class="module collapse" aria-labelledby="milestones-heading">' not in page

@@ -183,6 +183,7 @@ def test_a_stranger_cannot_see_or_accept_an_invitation(worker, smtp):
     pid = create(seller, "invitee@example.com")["id"]
     token = token_in(smtp.wait("invitee@example.com", "invited you"))
     stranger = client_for(UserFactory())
+    worker.idle()
     before = db_snapshot()
     assert claim(stranger, token) == 404
     for url in (f"/api/v1/projects/{pid}/", f"/api/v1/projects/{pid}/invitation/"):
@@ -198,6 +199,7 @@ def test_an_invitee_who_registers_with_another_email_gets_nothing(worker, smtp):
     pid = create(seller, "right@example.com")["id"]
     token = token_in(smtp.wait("right@example.com", "invited you"))
     other = register_and_login("other@example.com")
+    worker.idle()
     before = db_snapshot()
     assert claim(other, token) == 404
     assert other.get(f"/api/v1/projects/{pid}/").status_code == 404

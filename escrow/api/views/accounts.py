@@ -79,10 +79,10 @@ class TokenView(CredentialsView):
     # raised: no request-wide transaction, logins.login_attempt opens and commits its own.
     atomic_request = False
 
-    @extend_schema(request=s.TokenRequestSerializer,
+    @extend_schema(request=s.LoginSerializer,
                    responses={200: s.TokenResponseSerializer, 401: ERROR, 429: ERROR})
     def post(self, request):
-        data = valid(s.TokenRequestSerializer, request.data)
+        data = valid(s.LoginSerializer, request.data)
         # django-axes reads and marks the Django request (its middleware answers after the view).
         django_request = request._request
         try:
@@ -95,6 +95,7 @@ class TokenView(CredentialsView):
                             wait=django_settings.AXES_COOLOFF_TIME.total_seconds())
         if user is None:
             raise AuthenticationFailed("Invalid e-mail or password.")
+        services.user_logged_in(user=user)
         services.invitations_join_for(user)
         return Response(issue_tokens(user))
 
@@ -105,7 +106,7 @@ class RefreshView(CredentialsView):
     # A replayed token revokes its session and is then refused: the revocation must commit.
     atomic_request = False
 
-    @extend_schema(request=s.RefreshRequestSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
+    @extend_schema(request=s.RefreshSerializer, responses={200: s.TokenResponseSerializer, 401: ERROR})
     def post(self, request):
         claims = _refresh_claims(request)
         user = User.objects.filter(pk=claims["sub"], is_active=True).first()
@@ -124,7 +125,7 @@ class LogoutView(CredentialsView):
 
     atomic_request = False
 
-    @extend_schema(request=s.RefreshRequestSerializer, responses={204: None, 401: ERROR})
+    @extend_schema(request=s.RefreshSerializer, responses={204: None, 401: ERROR})
     def post(self, request):
         claims = _refresh_claims(request)
         try:
@@ -135,7 +136,7 @@ class LogoutView(CredentialsView):
 
 
 def _refresh_claims(request) -> dict:
-    data = valid(s.RefreshRequestSerializer, request.data)
+    data = valid(s.RefreshSerializer, request.data)
     try:
         return verify_refresh(data["refresh"])
     except TokenError as error:

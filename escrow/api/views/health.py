@@ -2,20 +2,22 @@
 
 
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from escrow.api.base import EscrowAPIView
 
+HEALTH = inline_serializer("Health", {"status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+                                     "database": serializers.ChoiceField(choices=["ok", "unreachable"])})
+
 
 class HealthView(EscrowAPIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField(),
-                                                                "database": serializers.CharField()})})
+    @extend_schema(responses={200: HEALTH, 503: OpenApiResponse(HEALTH, description="The database does not answer.")})
     def get(self, request):
         try:
             with connection.cursor() as cursor:

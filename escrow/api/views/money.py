@@ -129,7 +129,8 @@ class FincraWebhookView(EscrowAPIView):
     authentication_classes = []
     atomic_request = False
 
-    @extend_schema(request=None, responses={200: inline_serializer("WebhookAck", {"detail": serializers.CharField()}),
+    @extend_schema(request=None, responses={200: inline_serializer(
+        "WebhookAck", {"detail": serializers.ChoiceField(choices=["queued", "duplicate"])}),
                                             400: ERROR, 401: ERROR})
     def post(self, request):
         result = gateway.receive_webhook(request.body, request.META.get("HTTP_SIGNATURE", ""))

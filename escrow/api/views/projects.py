@@ -184,9 +184,9 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
     def atomic_request(self) -> bool:
         return self.action != "fund"
 
-    @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer(many=True),
-                                                                    201: s.MilestoneSerializer, 409: ERROR})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], request=None, responses={200: s.MilestoneSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=s.MilestoneTermsSerializer, responses={201: s.MilestoneSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def milestones(self, request, pk=None):
         project = self.get_object()
         context = {"request": request, "project": project}
