@@ -84,7 +84,7 @@ for (const [title, amount] of [["Design", "500.00"], ["Build", "1000.00"]] as co
 {
   const listed = await buyer.GET("/api/v1/projects/{id}/milestones/", { params: { path: { id: project.id } } });
   check(listed.response.status === 200 && listed.data !== undefined, "list the milestones: 200", listed.error);
-  const ids = listed.data.results.map((m) => m.id);
+  const ids = listed.data.map((m) => m.id);
   check(ids.length === 2 && milestones.every((m) => ids.includes(m.id)), "both milestones listed", listed.data);
 }
 
