@@ -33,8 +33,9 @@ $(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
 ## make node-tools: the Node tools of tests/clients/ (needs Node.js 20.19+ and npm); without npm
 ## their tests skip, saying so.
 node-tools:
-	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_STAMP); \
-	else echo "npm not found: the generated-client and schema lint tests will skip (install Node.js 20.19+ with npm)"; fi
+	@if ! command -v $(NPM) >/dev/null 2>&1; then \
+	    echo "npm not found: the generated-client and schema lint tests will skip (install Node.js 20.19+ with npm)"; \
+	elif [ ! -e $(NODE_STAMP) ]; then $(MAKE) --no-print-directory $(NODE_STAMP); fi
 
 ## make run: embedded PostgreSQL (when DATABASE_URL is unset), migrations, demo data, the FinCra
 ## simulator (when no FinCra keys are set), the job worker, and the server. Its ports are checked
