@@ -3,8 +3,8 @@ generated inputs, as a signed-in user who is a party of real projects in every s
 
 Path parameters are not left to chance (a random id is a 404 every time, and nothing past the
 lookup is ever reached): each id is drawn from the objects that user can see — projects they buy
-or sell in each state, their milestones, ledger rows, an invitation they sent, their webhook
-endpoint and its messages — and now and then left random, for the 404. Every answer must be:
+or sell in each state, their milestones, ledger rows, invitations they sent (open, withdrawn,
+accepted), their webhook endpoint and its messages — and now and then left random, for the 404. Every answer must be:
 no server error; a status the schema documents for that operation; a body, content type and
 headers that match what the schema says for that status.
 
@@ -31,6 +31,7 @@ from schemathesis.checks import (
 )
 
 from amani.wsgi import application
+from escrow import services
 from escrow.api.tokens import issue_tokens
 from escrow.models import Milestone, Project, Transaction, WebhookEndpoint, WebhookMessage
 from escrow.notify.webhooks import webhook_endpoint_create
@@ -44,15 +45,16 @@ EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
           response_headers_conformance]
 
-# Which kind of object a path's parameters name, by the path's start.
-KINDS = {
-    ("/api/v1/projects/{id}/", "id"): "projects",
-    ("/api/v1/milestones/{id}/", "id"): "milestones",
-    ("/api/v1/transactions/{id}/", "id"): "transactions",
-    ("/api/v1/webhook-endpoints/{id}/", "id"): "webhook_endpoints",
-    ("/api/v1/webhook-endpoints/{id}/messages/{message_id}/", "message_id"): "webhook_messages",
-    ("/api/v1/payout-documents/{id}/", "id"): "payout_documents",
-}
+# Which kind of object a path parameter names, by the path's start: the first match wins.
+KINDS = [
+    ("/api/v1/projects/{id}/invitation/", "id", "invitations"),
+    ("/api/v1/projects/{id}/", "id", "projects"),
+    ("/api/v1/milestones/{id}/", "id", "milestones"),
+    ("/api/v1/transactions/{id}/", "id", "transactions"),
+    ("/api/v1/webhook-endpoints/{id}/messages/{message_id}/", "message_id", "webhook_messages"),
+    ("/api/v1/webhook-endpoints/{id}/", "id", "webhook_endpoints"),
+    ("/api/v1/payout-documents/{id}/", "id", "payout_documents"),
+]
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def wsgi_in_test_transaction():
 @pytest.fixture
 def seeded(db, settings, wsgi_in_test_transaction):
     """A user who is a party of projects in every state, with a webhook endpoint (created first,
-    so it has messages), an invitation sent, and ledger rows; and the ids they can see."""
+    so it has messages), invitations sent, and ledger rows; and the ids they can see."""
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     me = UserFactory()
     endpoint = webhook_endpoint_create(owner=me, url="http://127.0.0.1:9/hooks")
@@ -76,11 +78,16 @@ def seeded(db, settings, wsgi_in_test_transaction):
         builders.draft, builders.proposed, builders.accepted, builders.funded, builders.in_progress,
         builders.delivered, builders.disputed, builders.completed, builders.cancelled)]
     as_seller = [builder(seller=me) for builder in (builders.proposed, builders.in_progress, builders.delivered)]
-    invited = project_create_by_email(creator=me, buyer_email=me.email, seller_email="invited@example.net",
-                                      title="Logo", total_amount="300.00", currency="USD")
-    projects = [*as_buyer, *as_seller, invited]
+    # Invitations this user sent: open, withdrawn, and accepted (the invitee joined).
+    invited = [project_create_by_email(creator=me, buyer_email=me.email, seller_email=f"{state}@example.net",
+                                       title=f"Logo ({state})", total_amount="300.00", currency="USD")
+               for state in ("open", "withdrawn", "joined")]
+    services.invitation_withdraw(project=invited[1], actor=me)
+    assert services.invitations_join_for(UserFactory(email="joined@example.net")) == [invited[2]]
+    projects = [*as_buyer, *as_seller, *invited]
     ids = {
         "projects": [p.pk for p in projects],
+        "invitations": [p.pk for p in invited],
         "milestones": list(Milestone.objects.filter(project__in=projects).values_list("pk", flat=True)),
         "transactions": list(Transaction.objects.filter(project__in=projects).values_list("pk", flat=True)),
         "webhook_endpoints": [endpoint.pk],
@@ -97,12 +104,14 @@ def real_path_parameters(path: str, generated: dict, ids: dict) -> dict:
     generated value (so Hypothesis varies and replays the choice); one choice in each kind keeps
     the generated id, for the 404."""
     chosen = dict(generated)
-    for (prefix, name), kind in KINDS.items():
-        if path.startswith(prefix) and name in generated:
-            choices = ids[kind]
-            pick = zlib.crc32(str(generated[name]).encode()) % (len(choices) + 1)
-            if pick < len(choices):
-                chosen[name] = str(choices[pick])
+    for name in generated:
+        kind = next((kind for prefix, param, kind in KINDS if param == name and path.startswith(prefix)), None)
+        if kind is None:
+            continue
+        choices = ids[kind]
+        pick = zlib.crc32(str(generated[name]).encode()) % (len(choices) + 1)
+        if pick < len(choices):
+            chosen[name] = str(choices[pick])
     return chosen
 
 
