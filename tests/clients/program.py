@@ -22,6 +22,7 @@ from amani_client.api.auth import auth_register_create, auth_token_create
 from amani_client.api.projects import (
     projects_accept_create,
     projects_create,
+    projects_invitation_retrieve,
     projects_list,
     projects_milestones_create,
     projects_milestones_list,
@@ -93,7 +94,13 @@ def main(base_url: str) -> None:
     project = answer.parsed
     check(value(project.status) == "draft" and project.total_amount == "1500.00" and project.currency == "USD",
           "a USD draft of 1500.00", project)
-    check(str(project.buyer_id) == buyer_id and project.seller_id is None, "the seller is invited", project)
+    check(str(project.buyer_id) == buyer_id and project.seller_id is None and project.seller_email is None,
+          "the seller is invited, not yet a party (no id, no e-mail)", project)
+    answer = projects_invitation_retrieve.sync_detailed(project.id, client=buyer)
+    check(answer.status_code == HTTPStatus.OK, "the invitation: 200", answer.content)
+    invitation = answer.parsed
+    check(invitation.email == seller_email and value(invitation.status) == "open" and invitation.accepted_at is None
+          and invitation.withdrawn_at is None, "an open invitation", invitation)
 
     milestones = []
     for title, amount in (("Design", "500.00"), ("Build", "1000.00")):

@@ -19,6 +19,12 @@ function check(condition: boolean, what: string, answer?: unknown): asserts cond
   if (!condition) throw new Error(`${what}; the answer was: ${JSON.stringify(answer)}`);
 }
 
+// A field the API answers with null must be declared nullable: checked when compiling (a
+// non-nullable type makes the argument `never`), then at run time.
+function nullable<T>(value: null extends T ? T : never): T {
+  return value;
+}
+
 const anonymous = createClient<paths>({ baseUrl });
 const password = "a long and unusual passphrase";
 const run = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
@@ -67,7 +73,15 @@ check(created.response.status === 201 && created.data !== undefined, "create the
 const project: Project = created.data;
 check(project.status === "draft" && project.total_amount === "1500.00" && project.currency === "USD",
   "a USD draft of 1500.00", project);
-check(project.buyer_id === buyerId && project.seller_id === null, "the seller is invited, not yet a party", project);
+check(project.buyer_id === buyerId && nullable(project.seller_id) === null && nullable(project.seller_email) === null,
+  "the seller is invited, not yet a party (no id, no e-mail)", project);
+{
+  const invitation = await buyer.GET("/api/v1/projects/{id}/invitation/", { params: { path: { id: project.id } } });
+  check(invitation.response.status === 200 && invitation.data !== undefined, "the invitation: 200", invitation.error);
+  check(invitation.data.email === sellerEmail && invitation.data.status === "open"
+    && nullable(invitation.data.accepted_at) === null && nullable(invitation.data.withdrawn_at) === null,
+    "an open invitation", invitation.data);
+}
 
 const milestones: Milestone[] = [];
 for (const [title, amount] of [["Design", "500.00"], ["Build", "1000.00"]] as const) {
