@@ -169,7 +169,7 @@ ESCROW_EVIDENCE_MAX_BYTES = env.int("ESCROW_EVIDENCE_MAX_BYTES", default=10 * 10
 # Evidence files go through Django's storage API: local files under MEDIA_ROOT by default (never
 # served by a URL: only the API's download, after its access check), or an S3-compatible bucket
 # (AWS S3, Supabase Storage's S3 endpoint, MinIO...) when STORAGE_S3_BUCKET is set.
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / ".media"))
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(BASE_DIR / ".media")  # empty = the default
 if env.str("STORAGE_S3_BUCKET", default=""):
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
