@@ -229,6 +229,9 @@ SPECTACULAR_SETTINGS = {
         "TransactionTypeEnum": "escrow.models.choices.TransactionType",
         "TransactionStatusEnum": "escrow.models.choices.TransactionStatus",
         "FeeBearerEnum": "escrow.models.choices.FeeBearer",
+        "DisputeStatusEnum": "escrow.models.disputes.DisputeStatus",
+        "DisputeOutcomeEnum": "escrow.models.disputes.DisputeOutcome",
+        "OfferStatusEnum": "escrow.models.disputes.OfferStatus",
     },
 }
 
