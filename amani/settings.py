@@ -165,6 +165,39 @@ ESCROW_COMMISSION_PERCENT = Decimal(env.str("ESCROW_COMMISSION_PERCENT", default
 # Default inspection period for new projects, in days (0: no automatic approval).
 ESCROW_INSPECTION_DAYS = env.int("ESCROW_INSPECTION_DAYS", default=0)
 
+# --- Dispute cases (docs/engine.md#disputes-as-cases) ---------------------------------------------
+# Days the parties have to answer a new dispute; when they pass, the operators are told.
+ESCROW_DISPUTE_RESPONSE_DAYS = env.int("ESCROW_DISPUTE_RESPONSE_DAYS", default=7)
+# Largest evidence file accepted (bytes); the type is read from the content (PDF, PNG, JPEG, GIF, WebP).
+ESCROW_EVIDENCE_MAX_BYTES = env.int("ESCROW_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+
+# Evidence files go through Django's storage API: local files under MEDIA_ROOT by default (never
+# served by a URL: only the API's download, after its access check), or an S3-compatible bucket
+# (AWS S3, Supabase Storage's S3 endpoint, MinIO...) when STORAGE_S3_BUCKET is set.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(BASE_DIR / ".media")  # empty = the default
+if env.str("STORAGE_S3_BUCKET", default=""):
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("STORAGE_S3_BUCKET"),
+            "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STORAGE_S3_REGION", default="") or None,
+            "access_key": env.str("STORAGE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("STORAGE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("STORAGE_S3_PREFIX", default=""),
+            "default_acl": None,  # private objects: the bucket's own policy, never public-read
+            "querystring_auth": True,  # any URL the storage makes is signed and expires
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None}}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 # --- API -----------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -208,6 +241,9 @@ SPECTACULAR_SETTINGS = {
         "TransactionTypeEnum": "escrow.models.choices.TransactionType",
         "TransactionStatusEnum": "escrow.models.choices.TransactionStatus",
         "FeeBearerEnum": "escrow.models.choices.FeeBearer",
+        "DisputeStatusEnum": "escrow.models.disputes.DisputeStatus",
+        "DisputeOutcomeEnum": "escrow.models.disputes.DisputeOutcome",
+        "OfferStatusEnum": "escrow.models.disputes.OfferStatus",
     },
 }
 

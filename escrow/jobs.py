@@ -27,6 +27,13 @@ def auto_approve(timestamp: int) -> int:
     return len(approved)
 
 
+@app.periodic(cron="*/10 * * * *", periodic_id="dispute_deadlines")
+@app.task(queue="periodic", queueing_lock="dispute_deadlines")
+def dispute_deadlines(timestamp: int) -> int:
+    """Tell the operators about every dispute whose response deadline passed (once per case)."""
+    return len(services.disputes_deadline_due())
+
+
 @app.periodic(cron="17 3 * * *", periodic_id="idempotency_purge")
 @app.task(queue="periodic", queueing_lock="idempotency_purge")
 def idempotency_purge(timestamp: int) -> int:

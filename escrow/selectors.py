@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
-from escrow.models import Project, Transaction, TransactionStatus, TransactionType, WalletCheck
+from escrow.models import Dispute, Project, Transaction, TransactionStatus, TransactionType, WalletCheck
 
 
 def project_held(project_id) -> Decimal:
@@ -64,6 +64,11 @@ def public_names(user_ids) -> dict:
 
 def projects_for(user) -> QuerySet[Project]:
     return Project.objects.filter(Q(creator=user) | Q(buyer=user) | Q(seller=user))
+
+
+def disputes_for(user) -> QuerySet[Dispute]:
+    """The cases of the user's projects (RLS, ``disputes_select_involved``, says the same)."""
+    return Dispute.objects.filter(project_id__in_array=projects_for(user).values("id"))
 
 
 def transactions_for(user) -> QuerySet[Transaction]:

@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from escrow.errors import InvalidTransition, NotAllowed
+from escrow.models import Dispute, DisputeStatus, OfferStatus
 from escrow.models import MilestoneStatus as M
 from escrow.models import ProjectStatus as P
 
@@ -75,6 +76,22 @@ def _not_asked_yet(project, milestone, actor) -> str | None:
     return None
 
 
+def _no_open_dispute(project, milestone, actor) -> str | None:
+    if Dispute.objects.filter(project=project, status=DisputeStatus.OPEN).exists():
+        return "A dispute on this project is open: it has to be resolved or settled first."
+    return None
+
+
+def _no_open_milestone_dispute(project, milestone, actor) -> str | None:
+    if Dispute.objects.filter(project=project, status=DisputeStatus.OPEN, milestone__isnull=False).exists():
+        return "A milestone of this project is in dispute: resolve that dispute first."
+    return None
+
+
+def _cancel_guard(project, milestone, actor) -> str | None:
+    return _not_asked_yet(project, milestone, actor) or _no_open_dispute(project, milestone, actor)
+
+
 def _inspection_over_for_system(project, milestone, actor) -> str | None:
     if actor is None and not inspection_over(project, milestone, timezone.now()):
         return "The buyer's inspection period for this milestone has not ended."
@@ -97,10 +114,16 @@ PROJECT_TRANSITIONS = {
         _t("complete", FUNDED, P.COMPLETED, ["system"]),
         _t("cancel", [P.DRAFT, P.PENDING], P.CANCELLED, ["buyer", "seller", "operator"]),
         # Mutual cancellation after funding: the first party asks, the other agrees.
-        _t("request_cancel", FUNDED, None, ["buyer", "seller"], guard=_not_asked_yet),
-        _t("dispute", FUNDED, P.DISPUTED, ["buyer", "seller"]),
+        # (Refused while a dispute is open: its money is frozen until the dispute ends.)
+        _t("request_cancel", FUNDED, None, ["buyer", "seller"], guard=_cancel_guard),
+        # A project-wide dispute freezes everything still held; a milestone's dispute (below)
+        # freezes that milestone only and leaves the project funded. One at a time: a project-wide
+        # dispute waits until the milestone disputes are over.
+        _t("dispute", FUNDED, P.DISPUTED, ["buyer", "seller"], guard=_no_open_dispute),
         _t("resolve", [P.DISPUTED], None, ["operator"]),  # to completed or refunded, by outcome
-        _t("refund", [*FUNDED, P.DISPUTED], P.REFUNDED, ["operator"]),
+        _t("refund", [*FUNDED, P.DISPUTED], P.REFUNDED, ["operator"], guard=_no_open_milestone_dispute),
+        # Every milestone ended by disputes with all its money back to the buyer: nothing was paid.
+        _t("close_refunded", FUNDED, P.REFUNDED, ["system"]),
     )
 }
 
@@ -176,6 +199,77 @@ def allowed_actions(transitions: dict[str, Transition], *, project, actor, miles
         try:
             require(transitions, action, state=state, roles=roles, project_state=project_state,
                     project=project, milestone=milestone, actor=actor)
+        except (NotAllowed, InvalidTransition):
+            continue
+        allowed.append(action)
+    return allowed
+
+
+# --- the case of a dispute (escrow/services/disputes*.py) ---------------------------------------
+# A guard here gets (dispute, its open offer or None, actor).
+
+
+def _no_open_offer(dispute, offer, actor) -> str | None:
+    if offer is None:
+        return None
+    if actor is not None and offer.made_by_id == actor.pk:
+        return "Your offer is still open: withdraw it first to make another."
+    return "An offer from the other party is open: accept it or counter it."
+
+
+def _offer_from_other(dispute, offer, actor) -> str | None:
+    if offer is None:
+        return "There is no open offer."
+    if actor is not None and offer.made_by_id == actor.pk:
+        return "This is your own offer: the other party answers it."
+    return None
+
+
+def _own_offer(dispute, offer, actor) -> str | None:
+    if offer is None:
+        return "There is no open offer."
+    if actor is None or offer.made_by_id != actor.pk:
+        return "Only the party who made an offer may withdraw it."
+    return None
+
+
+OPEN_CASE = [DisputeStatus.OPEN]
+PARTIES = ["buyer", "seller"]
+
+DISPUTE_TRANSITIONS = {
+    t.action: t
+    for t in (
+        _t("post_message", OPEN_CASE, None, [*PARTIES, "operator"]),
+        _t("post_internal_note", OPEN_CASE, None, ["operator"]),
+        _t("add_evidence", OPEN_CASE, None, [*PARTIES, "operator"]),
+        _t("make_offer", OPEN_CASE, None, PARTIES, guard=_no_open_offer),
+        _t("counter_offer", OPEN_CASE, None, PARTIES, guard=_offer_from_other),
+        _t("withdraw_offer", OPEN_CASE, None, PARTIES, guard=_own_offer),
+        # An accepted offer settles the dispute through the operators' own resolution.
+        _t("accept_offer", OPEN_CASE, DisputeStatus.RESOLVED, PARTIES, guard=_offer_from_other),
+        _t("resolve", OPEN_CASE, DisputeStatus.RESOLVED, ["operator"]),
+    )
+}
+
+
+def open_offer(dispute):
+    return dispute.offers.filter(status=OfferStatus.OPEN).first()
+
+
+def require_on_case(action: str, *, dispute, offer, actor, roles: frozenset[str]) -> Transition:
+    """``require`` for the case's table: its guards get the dispute and its open offer."""
+    return require(DISPUTE_TRANSITIONS, action, state=dispute.status, roles=roles, noun="dispute",
+                   project=dispute, milestone=offer, actor=actor)
+
+
+def dispute_allowed_actions(dispute, *, actor) -> list[str]:
+    """What ``actor`` may do now on the case: exactly what ``require_on_case`` lets through."""
+    roles = actor_roles(dispute.project, actor)
+    offer = open_offer(dispute)
+    allowed = []
+    for action in DISPUTE_TRANSITIONS:
+        try:
+            require_on_case(action, dispute=dispute, offer=offer, actor=actor, roles=roles)
         except (NotAllowed, InvalidTransition):
             continue
         allowed.append(action)

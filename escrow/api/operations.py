@@ -73,6 +73,32 @@ OPERATIONS: dict[str, tuple[str, str]] = {
         "the commission."),
     "milestones_reject_create": ("Reject the work", "The buyer sends a delivered milestone back, with the reason."),
     "milestones_dispute_create": ("Dispute the milestone", "Freezes the milestone's money until the dispute is resolved."),
+    # dispute cases
+    "disputes_list": (
+        "Your dispute cases", "The cases of your projects, newest first; filter by `status` and `project`."),
+    "disputes_retrieve": (
+        "A dispute case", "Who raised it and why, what it freezes (one milestone or the whole project), the "
+        "response deadline, the offers, the outcome once resolved, and what you may do now."),
+    "disputes_messages_list": (
+        "The case's messages", "Messages of the parties and the operator, oldest first (never an operator's "
+        "internal note)."),
+    "disputes_messages_create": ("Write to the case", "Posts a message the other party and the operator see."),
+    "disputes_evidence_list": ("The case's evidence", "The files attached to the case, with their download links."),
+    "disputes_evidence_create": (
+        "Attach evidence", "Uploads a file (`multipart/form-data`): PDF, PNG, JPEG, GIF or WebP, recognised by its "
+        "content, not its name, up to the size limit."),
+    "disputes_evidence_download_retrieve": (
+        "Download evidence", "The file, for the case's parties only."),
+    "disputes_offers_list": ("The case's settlement offers", "Every offer made on the case, with its status."),
+    "disputes_offers_create": (
+        "Offer a settlement", "Proposes a split of what the case freezes: the seller's amount (commission is taken "
+        "from it) and the buyer's; they must add up exactly to the frozen amount."),
+    "disputes_offers_accept_create": (
+        "Accept an offer", "The other party accepts an open offer: the dispute is settled as it says, without an "
+        "operator (outcome `settled`)."),
+    "disputes_offers_counter_create": (
+        "Counter an offer", "The other party answers an open offer with their own split (the first offer ends)."),
+    "disputes_offers_withdraw_create": ("Withdraw an offer", "The maker takes back their open offer."),
     # money
     "transactions_list": (
         "Your ledger", "The ledger rows you are party to (deposits, holds, releases, commissions, refunds, "
@@ -115,6 +141,7 @@ TAGS = [
     {"name": "invitations", "description": "Joining a project you were invited to by e-mail."},
     {"name": "projects", "description": "Projects, their terms and milestones, and the escrow steps."},
     {"name": "milestones", "description": "The work steps of a milestone: start, deliver, approve, reject, dispute."},
+    {"name": "disputes", "description": "Dispute cases: messages, evidence and settlement offers."},
     {"name": "transactions", "description": "The ledger: every movement of money you are party to."},
     {"name": "balance", "description": "What you may withdraw."},
     {"name": "withdrawals", "description": "Paying your balance out to a bank account."},

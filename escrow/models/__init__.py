@@ -1,6 +1,15 @@
 """The four tables of the old backend, kept by name, column and enum value (``db_table``)."""
 
 from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
+from escrow.models.disputes import (
+    Dispute,
+    DisputeEvidence,
+    DisputeMessage,
+    DisputeOutcome,
+    DisputeStatus,
+    OfferStatus,
+    SettlementOffer,
+)
 from escrow.models.events import ActorKind, EscrowEvent
 from escrow.models.idempotency import IdempotencyKey
 from escrow.models.invitations import Invitation, InvitationRole
@@ -15,6 +24,11 @@ from escrow.models.webhooks import WebhookEvent
 __all__ = [
     "ActorKind",
     "DeliveryTrigger",
+    "Dispute",
+    "DisputeEvidence",
+    "DisputeMessage",
+    "DisputeOutcome",
+    "DisputeStatus",
     "EscrowEvent",
     "FeeBearer",
     "IdempotencyKey",
@@ -23,10 +37,12 @@ __all__ = [
     "MessageStatus",
     "Milestone",
     "MilestoneStatus",
+    "OfferStatus",
     "Project",
     "ProjectStatus",
     "RefreshToken",
     "RevokedReason",
+    "SettlementOffer",
     "Transaction",
     "TransactionStatus",
     "TransactionType",

@@ -25,6 +25,10 @@ class MilestoneStatus(models.TextChoices):
     APPROVED = "approved"
     REJECTED = "rejected"
     DISPUTED = "disputed"
+    # Added by issue 14 (after the old values, which stay): how a dispute ended a milestone that
+    # was not released in full — all its money back to the buyer, or divided between the parties.
+    REFUNDED = "refunded"
+    SPLIT = "split"
 
 
 class TransactionType(models.TextChoices):

@@ -45,6 +45,8 @@ class Project(TimestampedModel):
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # How a project-wide dispute ended (released, refunded, split, settled); empty otherwise.
+    outcome = models.CharField(max_length=10, blank=True, default="", db_default="")
 
     class Meta:
         db_table = "projects"
@@ -105,6 +107,8 @@ class Milestone(TimestampedModel):
     # When the buyer was reminded that this delivery's inspection period ends soon (one reminder
     # per delivery: a redelivery after a rejection has a later ``completed_at`` and gets its own).
     inspection_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # How a dispute ended this milestone (released, refunded, split, settled); empty otherwise.
+    outcome = models.CharField(max_length=10, blank=True, default="", db_default="")
 
     class Meta:
         db_table = "milestones"

@@ -83,11 +83,23 @@ KINDS = {
         "You can start it again and deliver anew.",
     )),
     "disputed": Kind(True, "“%(project)s” is disputed", (
-        "%(actor)s opened a dispute on “%(project)s”. The money held is frozen until an operator resolves it.",
+        "%(actor)s opened a dispute on “%(project)s”%(disputed_part)s. The money it is about is frozen until "
+        "an operator resolves the dispute or you settle it together (a settlement offer).",
     )),
     "dispute_resolved": Kind(True, "The dispute on “%(project)s” was resolved", (
-        "An operator resolved the dispute on “%(project)s”: %(outcome)s.",
-        "The operator's note: %(note)s",
+        "The dispute on “%(project)s”%(disputed_part)s ended: %(outcome)s.",
+        "Note: %(note)s",
+    )),
+    "case_message": Kind(False, "New message on the dispute of “%(project)s”", (
+        "%(actor)s wrote on the dispute of “%(project)s”%(disputed_part)s. Read it in the app.",
+    )),
+    "offer_made": Kind(True, "A settlement offer on the dispute of “%(project)s”", (
+        "%(actor)s offers to settle the dispute of “%(project)s”%(disputed_part)s: %(seller_amount)s to the "
+        "seller (before commission) and %(buyer_amount)s back to the buyer. Accept it or counter it in the app.",
+    )),
+    "case_deadline": Kind(True, "Dispute response deadline passed: “%(project)s”", (
+        "The response deadline of the dispute on “%(project)s”%(disputed_part)s has passed. The case waits for "
+        "an operator.",
     )),
     "cancel_requested": Kind(False, "%(actor)s asks to cancel “%(project)s”", (
         "%(actor)s asked to cancel “%(project)s”. If you agree, cancel it too and the money held is refunded "
@@ -125,7 +137,15 @@ ON_EVENT = {
     "milestone.approve": [("released", BOTH)],
     "milestone.reject": [("rejected", SELLER)],
     "project.dispute": [("disputed", BOTH)],
+    "milestone.dispute": [("disputed", BOTH)],
     "project.resolve": [("dispute_resolved", BOTH)],
+    "milestone.resolve": [("dispute_resolved", BOTH)],
+    "project.case_message": [("case_message", OTHERS)],
+    "milestone.case_message": [("case_message", OTHERS)],
+    "project.offer_make": [("offer_made", OTHERS)],
+    "milestone.offer_make": [("offer_made", OTHERS)],
+    "project.offer_counter": [("offer_made", OTHERS)],
+    "milestone.offer_counter": [("offer_made", OTHERS)],
     "project.request_cancel": [("cancel_requested", OTHERS)],
     "project.cancel": [("cancelled", OTHERS)],
     "project.mutual_cancel": [("refunded", BOTH)],
@@ -133,7 +153,12 @@ ON_EVENT = {
 }
 
 OUTCOMES = {"release": "the money held is released to the seller", "refund": "the money held is refunded to "
-            "the buyer", "split": "the money held is split between the seller and the buyer"}
+            "the buyer", "split": "the money held is split between the seller and the buyer",
+            # the outcome words of dispute cases (issue 14)
+            "released": "an operator released the money to the seller",
+            "refunded": "the money went back to the buyer",
+            "settled": "settled by the parties' accepted offer: %(split)s",
+            }
 
 
 def language_for(user: User) -> str:
@@ -287,7 +312,15 @@ def context_for(kind: str, recipient: User, *, event_id=None, milestone_id=None,
         refunded=money.get("refunded", _money(Decimal(0), currency)),
         reason=data.get("reason", ""), note=data.get("note", ""),
         outcome=OUTCOMES.get(data.get("outcome"), data.get("outcome", "")),
+        disputed_part=f" (milestone “{milestone.title}”)" if milestone is not None else "",
+        seller_amount=_money(Decimal(data["seller_amount"]), currency) if "seller_amount" in data else "",
+        buyer_amount=_money(Decimal(data["buyer_amount"]), currency) if "buyer_amount" in data else "",
     )
+    split = f"{context['seller_amount']} to the seller (before commission), {context['buyer_amount']} to the buyer"
+    if data.get("outcome") == "split":
+        context["outcome"] = f"an operator split the money: {split}"
+    elif data.get("outcome") == "settled":
+        context["outcome"] = OUTCOMES["settled"] % {"split": split}
     facts = [("Project", f"{project.title} ({project.pk})")]
     if milestone is not None:
         facts.append(("Milestone", f"{milestone.title} ({_money(milestone.amount, currency)})"))

@@ -20,6 +20,12 @@ EVENT_TYPES = (
     "project.resolve_refund", "project.refund", "project.refund_refund",
     "milestone.start", "milestone.submit", "milestone.approve", "milestone.reject", "milestone.dispute",
     "milestone.resolve_release",
+    # Disputes as cases (issue 14): a milestone's own dispute and its end; the case's messages
+    # (never an operators' internal note), evidence, offers and passed deadline.
+    "project.close_refunded", "milestone.resolve", "milestone.resolve_refund",
+    *(f"{subject}.{action}" for subject in ("project", "milestone") for action in (
+        "case_message", "case_evidence", "case_deadline", "offer_make", "offer_counter", "offer_withdraw",
+        "offer_accept")),
 )
 
 # A payment that arrived but could not be held is an operator's to settle; the parties see the
@@ -27,7 +33,8 @@ EVENT_TYPES = (
 HIDDEN_ACTIONS = frozenset({"deposit_flagged"})
 
 PUBLIC_DETAILS = ("reason", "note", "notes", "outcome", "amount", "held", "total", "milestones", "gross",
-                  "released", "commission", "refunded", "seller_amount", "buyer_amount")
+                  "released", "commission", "refunded", "seller_amount", "buyer_amount", "dispute", "message",
+                  "evidence", "offer", "due", "content_type", "size")
 # The gateway's own words on a failed payment ("FinCra status failed") stay internal.
 HIDDEN_DETAILS = {"deposit_failed": {"reason"}}
 

@@ -4,7 +4,9 @@ The API, the admin, the payment gateway's handlers and the management commands c
 nothing else to change state or move money.
 """
 
-from escrow.services.disputes import dispute_resolve
+from escrow.services.disputes import dispute_open, dispute_resolve
+from escrow.services.disputes_case import dispute_evidence_add, dispute_message_post, disputes_deadline_due
+from escrow.services.disputes_offers import offer_accept, offer_counter, offer_make, offer_withdraw
 from escrow.services.drafts import (
     milestone_create,
     milestone_delete,
@@ -65,7 +67,11 @@ __all__ = [
     "deposit_confirm",
     "deposit_fail",
     "deposit_record_checkout",
+    "dispute_evidence_add",
+    "dispute_message_post",
+    "dispute_open",
     "dispute_resolve",
+    "disputes_deadline_due",
     "invitation_claim",
     "invitation_resend",
     "invitation_withdraw",
@@ -79,6 +85,10 @@ __all__ = [
     "milestone_reject",
     "milestone_start",
     "milestone_submit",
+    "offer_accept",
+    "offer_counter",
+    "offer_make",
+    "offer_withdraw",
     "project_accept",
     "project_cancel",
     "project_create",

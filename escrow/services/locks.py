@@ -1,11 +1,12 @@
-"""Row locks, always in one order: the project, then its milestones by order_index, then users.
+"""Row locks, always in one order: the project, then its milestones by order_index, then its
+dispute (and that dispute's offers), then users.
 
 Every service that changes money or state takes its locks here, before reading anything it
 decides on, so two requests on the same project serialize instead of both acting on a stale read
 (the old system checked ``is_paid`` and then paid: two releases under concurrency).
 """
 
-from escrow.models import Milestone, Project, Transaction, User
+from escrow.models import Dispute, Milestone, Project, Transaction, User
 
 
 def lock_project(project_id) -> Project:
@@ -23,6 +24,13 @@ def lock_milestone(milestone_id) -> tuple[Project, Milestone]:
     project_id = Milestone.objects.values_list("project_id", flat=True).get(pk=milestone_id)
     project = lock_project(project_id)
     return project, Milestone.objects.select_for_update().get(pk=milestone_id)
+
+
+def lock_dispute(dispute_id) -> tuple[Project, list[Milestone], Dispute]:
+    """The dispute's project and milestones first (the fixed order), then the dispute."""
+    project_id = Dispute.objects.values_list("project_id", flat=True).get(pk=dispute_id)
+    project, milestones = lock_project_and_milestones(project_id)
+    return project, milestones, Dispute.objects.select_for_update().get(pk=dispute_id)
 
 
 def lock_user(user_id) -> User:

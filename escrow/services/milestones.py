@@ -11,9 +11,9 @@ from django.utils import timezone
 from escrow.errors import EscrowError, InvalidInput
 from escrow.models import Milestone, MilestoneStatus, ProjectStatus, User
 from escrow.services.audit import record_event
+from escrow.services.disputes import dispute_open
 from escrow.services.locks import lock_milestone, lock_project_and_milestones
-from escrow.services.projects import project_dispute
-from escrow.services.settlement import complete_if_all_released, release_milestone, set_project_status
+from escrow.services.settlement import complete_if_finished, release_milestone, set_project_status
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, require
 
 
@@ -74,7 +74,7 @@ def milestone_approve(*, milestone: Milestone, actor: User | None, reason: str =
         raise InvalidInput("An operator approving for the buyer must give a reason.", field="reason")
     release_milestone(project=project, milestone=milestone, actor=actor, roles=roles, action="approve",
                       reason=reason.strip() or None)
-    complete_if_all_released(project=project, milestones=milestones)
+    complete_if_finished(project=project, milestones=milestones)
     return milestone
 
 
@@ -90,8 +90,8 @@ def milestone_reject(*, milestone: Milestone, actor: User, reason: str) -> Miles
 
 
 def milestone_dispute(*, milestone: Milestone, actor: User, reason: str) -> Milestone:
-    """Either party disputes a milestone: it and the whole project's money are frozen."""
-    project_dispute(project=milestone.project, actor=actor, reason=reason, milestone=milestone)
+    """Either party disputes a milestone: its money is frozen; the other milestones go on."""
+    dispute_open(project=milestone.project, actor=actor, reason=reason, milestone=milestone)
     milestone.refresh_from_db()
     return milestone
 

@@ -1,12 +1,15 @@
 """Project steps: propose, accept, cancel (before and after funding), dispute, operator refund."""
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import timezone
 
 from escrow.errors import AmountsDoNotAddUp, InvalidInput
 from escrow.models import (
-    Milestone,
-    MilestoneStatus,
+    Dispute,
+    DisputeOutcome,
+    DisputeStatus,
     Project,
     ProjectStatus,
     Transaction,
@@ -15,10 +18,11 @@ from escrow.models import (
     User,
 )
 from escrow.services.audit import record_event
+from escrow.services.disputes import dispute_open, settle
 from escrow.services.drafts import require_fundable_currency
 from escrow.services.locks import lock_project, lock_project_and_milestones
 from escrow.services.settlement import refund_everything_held, set_project_status
-from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, actor_roles, require
+from escrow.states import PROJECT_TRANSITIONS, actor_roles, require
 
 
 def _require(project: Project, actor, action: str) -> frozenset[str]:
@@ -97,33 +101,27 @@ def project_request_cancel(*, project: Project, actor: User) -> Project:
     return project
 
 
-@transaction.atomic
-def project_dispute(*, project: Project, actor: User, reason: str, milestone: Milestone | None = None) -> Project:
-    """Freeze the project's money until an operator resolves the dispute."""
-    reason = _reason(reason)
-    project, milestones = lock_project_and_milestones(project.pk)
-    roles = _require(project, actor, "dispute")
-    if milestone is not None:
-        # A milestone's dispute freezes the whole project: an operator settles what is held.
-        milestone = next(m for m in milestones if m.pk == milestone.pk)
-        require(MILESTONE_TRANSITIONS, "dispute", state=milestone.status, roles=roles,
-                project_state=project.status, noun="milestone", project=project, milestone=milestone, actor=actor)
-        from_state, milestone.status = milestone.status, MilestoneStatus.DISPUTED
-        milestone.save(update_fields=["status", "updated_at"])
-        record_event(actor=actor, roles=roles, action="dispute", project=project, milestone=milestone,
-                     from_state=from_state, to_state=milestone.status, reason=reason)
-    set_project_status(project, ProjectStatus.DISPUTED, actor=actor, roles=roles, action="dispute", reason=reason,
-                       milestone=milestone)
-    return project
+def project_dispute(*, project: Project, actor: User, reason: str) -> Project:
+    """Either party disputes the whole project: everything still held is frozen until an operator
+    resolves the dispute or the parties settle it (escrow/services/disputes.py)."""
+    dispute = dispute_open(project=project, actor=actor, reason=reason)
+    return dispute.project
 
 
 @transaction.atomic
 def project_refund(*, project: Project, actor: User, note: str) -> Project:
-    """An operator returns everything still held to the buyer."""
+    """An operator returns everything still held to the buyer. A project-wide dispute it ends is
+    closed as refunded (refused while a milestone's dispute is open: resolve that one first)."""
     note = _reason(note, "note")
-    project = lock_project(project.pk)
+    project, milestones = lock_project_and_milestones(project.pk)
     roles = _require(project, actor, "refund")
-    refund_everything_held(project=project, actor=actor, roles=roles, action="refund", note=note)
+    dispute = Dispute.objects.select_for_update().filter(project=project, status=DisputeStatus.OPEN).first()
+    if dispute is not None:
+        settle(dispute=dispute, project=project, milestones=milestones, actor=actor, roles=roles,
+               outcome=DisputeOutcome.REFUNDED, seller_amount=Decimal(0), buyer_amount=dispute.frozen_amount,
+               note=note)
+    else:
+        refund_everything_held(project=project, actor=actor, roles=roles, action="refund", note=note)
     return project
 
 

@@ -13,16 +13,22 @@ from escrow.selectors import project_held
 from escrow.services.audit import record_event
 from escrow.services.ledger import PLATFORM_USER_ID, append_entry
 
+# A milestone whose money is settled: released on approval, or ended by a dispute.
+FINISHED = (MilestoneStatus.APPROVED, MilestoneStatus.REFUNDED, MilestoneStatus.SPLIT)
 
-def release_milestone(*, project: Project, milestone: Milestone, actor, roles, action: str, **event_data) -> None:
-    """Approve ``milestone`` and pay it: the seller's net and the platform's commission, from the hold."""
+
+def release_milestone(*, project: Project, milestone: Milestone, actor, roles, action: str, outcome: str = "",
+                      **event_data) -> None:
+    """Approve ``milestone`` and pay it: the seller's net and the platform's commission, from the hold.
+    ``outcome``: set when a dispute ends this way (``released``)."""
     quote = milestone_quote(milestone, project)
     now = timezone.now()
     from_state = milestone.status
     milestone.status = MilestoneStatus.APPROVED
     milestone.approved_at = milestone.approved_at or now
     milestone.is_paid, milestone.paid_at = True, now
-    milestone.save(update_fields=["status", "approved_at", "is_paid", "paid_at", "updated_at"])
+    milestone.outcome = outcome
+    milestone.save(update_fields=["status", "approved_at", "is_paid", "paid_at", "outcome", "updated_at"])
     append_entry(
         transaction_type=TransactionType.ESCROW_RELEASE, user_id=project.seller_id, amount=quote.seller_receives,
         currency=project.currency, project=project, milestone=milestone,
@@ -41,31 +47,45 @@ def release_milestone(*, project: Project, milestone: Milestone, actor, roles, a
     )
 
 
-def release_amount(*, project: Project, gross: Decimal, actor, roles, action: str, **event_data) -> None:
-    """Release ``gross`` of the hold to the seller, not tied to one milestone (a split resolution)."""
+def release_amount(*, project: Project, gross: Decimal, actor, roles, action: str, milestone: Milestone | None = None,
+                   **event_data) -> None:
+    """Release ``gross`` of the hold to the seller (a split resolution): of one ``milestone``'s
+    money, or not tied to one (a project-wide dispute)."""
     # A split's seller part bears the commission itself, whoever bore it on the milestones.
     quote = commission_quote(amount=gross, currency=project.currency, fee_bearer=FeeBearer.SELLER,
                              percent=project.commission_percent)
     commission = quote.commission
     append_entry(
         transaction_type=TransactionType.ESCROW_RELEASE, user_id=project.seller_id, amount=gross - commission,
-        currency=project.currency, project=project, description="Release by dispute resolution",
+        currency=project.currency, project=project, milestone=milestone, description="Release by dispute resolution",
     )
     if commission > 0:
         append_entry(
             transaction_type=TransactionType.COMMISSION, user_id=PLATFORM_USER_ID, amount=commission,
-            currency=project.currency, project=project, description="Commission on a dispute release",
+            currency=project.currency, project=project, milestone=milestone,
+            description="Commission on a dispute release",
         )
-    record_event(actor=actor, roles=roles, action=action, project=project, gross=gross, commission=commission,
-                 released=gross - commission, **event_data)
+    record_event(actor=actor, roles=roles, action=action, project=project, milestone=milestone, gross=gross,
+                 commission=commission, released=gross - commission, **event_data)
 
 
-def refund_to_buyer(*, project: Project, amount: Decimal, actor, roles, action: str, **event_data) -> None:
+def refund_to_buyer(*, project: Project, amount: Decimal, actor, roles, action: str,
+                    milestone: Milestone | None = None, **event_data) -> None:
     append_entry(
         transaction_type=TransactionType.REFUND, user_id=project.buyer_id, amount=amount, currency=project.currency,
-        project=project, description="Refund of money held in escrow",
+        project=project, milestone=milestone, description="Refund of money held in escrow",
     )
-    record_event(actor=actor, roles=roles, action=action, project=project, refunded=amount, **event_data)
+    record_event(actor=actor, roles=roles, action=action, project=project, milestone=milestone, refunded=amount,
+                 **event_data)
+
+
+def end_milestones(milestones: list[Milestone], status: str, *, outcome: str = "") -> None:
+    """Give every milestone not yet finished its final ``status`` (the money of all of them was
+    settled together): no milestone keeps a working or disputed status in a finished project."""
+    for milestone in milestones:
+        if milestone.status not in FINISHED:
+            milestone.status, milestone.outcome = status, outcome
+            milestone.save(update_fields=["status", "outcome", "updated_at"])
 
 
 def set_project_status(project: Project, target: str, *, actor, roles, action: str, **event_data) -> None:
@@ -84,17 +104,33 @@ def set_project_status(project: Project, target: str, *, actor, roles, action: s
                  subject="project", **event_data)
 
 
-def refund_everything_held(*, project: Project, actor, roles, action: str, **event_data) -> Decimal:
-    """Return what the project still holds to the buyer and mark it refunded."""
+def refund_everything_held(*, project: Project, actor, roles, action: str, outcome: str = "",
+                           **event_data) -> Decimal:
+    """Return what the project still holds to the buyer and mark it refunded, with every milestone
+    not yet finished (their money went back). Callers hold the project's lock; the milestones'
+    are taken here, in the fixed order."""
     held = project_held(project.pk)
     if held > 0:
         refund_to_buyer(project=project, amount=held, actor=actor, roles=roles, action=f"{action}_refund")
+    end_milestones(list(Milestone.objects.select_for_update().filter(project=project).order_by("order_index")),
+                   MilestoneStatus.REFUNDED, outcome=outcome)
+    if outcome:
+        project.outcome = outcome
+        project.save(update_fields=["outcome", "updated_at"])
     set_project_status(project, ProjectStatus.REFUNDED, actor=actor, roles=roles, action=action, refunded=held,
-                       **event_data)
+                       **({"outcome": outcome} if outcome else {}), **event_data)
     return held
 
 
-def complete_if_all_released(*, project: Project, milestones: list[Milestone]) -> None:
-    if all(m.is_paid for m in milestones) and project.status != ProjectStatus.COMPLETED:
-        set_project_status(project, ProjectStatus.COMPLETED, actor=None, roles=frozenset({"system"}),
-                           action="complete")
+def complete_if_finished(*, project: Project, milestones: list[Milestone]) -> None:
+    """Once every milestone is finished, the project ends: completed when the seller was paid for
+    any of them, refunded when every one went back to the buyer through its dispute."""
+    if project.status not in (ProjectStatus.ACTIVE, ProjectStatus.IN_PROGRESS):
+        return
+    if not all(m.status in FINISHED for m in milestones):
+        return
+    system = frozenset({"system"})
+    if any(m.is_paid for m in milestones):
+        set_project_status(project, ProjectStatus.COMPLETED, actor=None, roles=system, action="complete")
+    else:
+        set_project_status(project, ProjectStatus.REFUNDED, actor=None, roles=system, action="close_refunded")

@@ -95,7 +95,7 @@ def test_resolve_a_dispute_by_split(operator):
 
     assert any("dispute resolved" in m for m in shown(response))
     project = builders.refreshed(project)
-    assert project.status == "refunded"
+    assert (project.status, project.outcome) == ("completed", "split")  # the seller was paid: not "refunded"
     rows = {(t.transaction_type, t.amount) for t in Transaction.objects.filter(project=project, status="completed")
             .exclude(transaction_type__in=["deposit", "escrow_hold"])}
     assert rows == {("escrow_release", Decimal("585.00")), ("commission", Decimal("15.00")),
@@ -112,7 +112,7 @@ def test_a_split_that_does_not_add_up_is_refused_with_the_engines_message(operat
     before = db_snapshot()
     response = act(client, "project", "resolve_dispute", [project], outcome="split", seller_amount="600.00",
                    buyer_amount="300.00", note="oops")
-    assert any("must equal what is held: 1000.00 USD" in m for m in shown(response))
+    assert any("must equal what the dispute froze: 1000.00 USD" in m for m in shown(response))
     assert db_snapshot() == before
 
 

@@ -62,10 +62,11 @@ def test_signed_in_posts_declare_the_idempotency_key_and_the_replay_header(schem
             assert "Idempotent-Replayed" in response.get("headers", {}), (path, code)
 
 
-def test_request_bodies_are_json_only(schema):
+def test_request_bodies_are_json_only_but_the_evidence_upload(schema):
     for path, method, operation in operations(schema):
         if "requestBody" in operation:
-            assert set(operation["requestBody"]["content"]) == {"application/json"}, (method, path)
+            media = {"multipart/form-data"} if path == "/api/v1/disputes/{id}/evidence/" else {"application/json"}
+            assert set(operation["requestBody"]["content"]) == media, (method, path)
             assert "415" in operation["responses"], (method, path)
 
 

@@ -77,6 +77,8 @@ VIOLATIONS = {
     "milestones_chk_currency_format": ("milestones", "currency = 'US'"),
     "milestones_chk_paid_at": ("milestones", "is_paid = true"),
     "milestones_chk_approved_at": ("milestones", "status = 'approved'"),
+    "projects_chk_outcome": ("projects", "outcome = 'won'"),
+    "milestones_chk_outcome": ("milestones", "outcome = 'refund'"),
     "transactions_chk_type": ("transactions", new_transaction(transaction_type="'gift'")),
     "transactions_chk_status": ("transactions", new_transaction(status="'done'")),
     "transactions_chk_amount_positive": ("transactions", new_transaction(amount="0", net_amount="0")),
@@ -193,7 +195,9 @@ def test_old_enum_values_are_kept():
     assert ProjectStatus.values == [
         "draft", "pending", "active", "in_progress", "completed", "disputed", "cancelled", "refunded"
     ]
-    assert MilestoneStatus.values == ["pending", "in_progress", "completed", "approved", "rejected", "disputed"]
+    # Issue 14 adds two (how a dispute ended a milestone) after them: added, never renamed.
+    assert MilestoneStatus.values == ["pending", "in_progress", "completed", "approved", "rejected", "disputed",
+                                      "refunded", "split"]
     assert TransactionType.values == [
         "deposit", "withdrawal", "escrow_hold", "escrow_release", "refund", "fee", "commission"
     ]

@@ -7,7 +7,7 @@ from escrow.db.hardening import close_unprotected_tables
 from escrow.db.rls import as_role
 
 API_TABLES = ("users", "projects", "milestones", "transactions", "escrow_events", "webhook_endpoints", "webhook_messages",
-              "webhook_deliveries")
+              "webhook_deliveries", "disputes", "dispute_messages", "dispute_evidence", "dispute_offers")
 ALL_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
 
 

@@ -100,7 +100,7 @@ def test_no_security_definer_function_is_callable_through_postgrest(db):
 def test_every_policy_asks_for_the_active_caller_once_per_statement(db):
     policies = rows("SELECT policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '')"
                     " FROM pg_policies WHERE schemaname = current_schema()")
-    assert len(policies) == 15
+    assert len(policies) == 19
     for name, text in policies:
         assert "auth.uid()" not in text, name
         assert "( SELECT escrow_private.active_uid() AS active_uid)" in text, name

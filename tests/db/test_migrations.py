@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 API_TABLES = ("users", "projects", "milestones", "transactions", "escrow_events", "webhook_endpoints", "webhook_messages",
-              "webhook_deliveries")
+              "webhook_deliveries", "disputes", "dispute_messages", "dispute_evidence", "dispute_offers")
 SHIM_MARK = "amani shim: created by escrow migration 0002"
 
 
@@ -34,7 +34,7 @@ def test_zero_head_zero_head_on_a_fresh_database(server, fresh_database):
     with server.connect(fresh_database) as conn:
         server.manage(url, "migrate", "--noinput")
         head = state(conn)
-        assert head["api_tables"] == 8 and head["policies"] == 15
+        assert head["api_tables"] == 12 and head["policies"] == 19
         # The roles already exist on this server (other databases use them); auth.uid() did not.
         assert head["auth_uid"] == SHIM_MARK and head["roles"] == 3
         assert head["auth_link"] == 0  # no auth.users here: 0012 does nothing
@@ -85,7 +85,7 @@ def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
     with server.connect(database) as conn:
         assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
         assert conn.execute("select obj_description(%s, 'pg_proc')", [uid_oid]).fetchone()[0].startswith("Deprecated")
-        assert state(conn)["policies"] == 15
+        assert state(conn)["policies"] == 19
         assert conn.execute("select count(*) from pg_class where relname = 'django_session'").fetchone()[0] == 1
         assert exposed_tables(conn) == []
         assert conn.execute("select has_table_privilege('anon', 'projects', 'SELECT')").fetchone()[0] is False

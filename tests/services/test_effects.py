@@ -244,12 +244,17 @@ def test_dispute_split(db):
     services.dispute_resolve(project=project, actor=operator, outcome="split", note="mostly done",
                              seller_amount="600.00", buyer_amount="400.00")
     project = builders.refreshed(project)
-    assert project.status == ProjectStatus.REFUNDED
+    # The seller was paid (in part): the project is completed, its outcome "split" — not "refunded".
+    assert (project.status, project.outcome) == (ProjectStatus.COMPLETED, "split")
+    assert {(m.status, m.outcome) for m in project.milestones.all()} == {("split", "split")}
     assert available_balances(project.seller_id) == {"USD": Decimal("585.00")}  # 600 less 2.5%
     assert available_balances(project.buyer_id) == {"USD": Decimal("400.00")}
     resolution = EscrowEvent.objects.get(project=project, action="resolve")
+    dispute = project.disputes.get()
     assert resolution.data == {"outcome": "split", "note": "mostly done", "seller_amount": "600.00",
-                               "buyer_amount": "400.00"}
+                               "buyer_amount": "400.00", "dispute": str(dispute.pk)}
+    assert (dispute.status, dispute.outcome, dispute.seller_amount, dispute.buyer_amount) == (
+        "resolved", "split", Decimal("600.00"), Decimal("400.00"))
     assert_ledger_invariants()
 
 

@@ -1,7 +1,9 @@
 """Random sequences of escrow operations by random actors, against a plain-Python model.
 
 The model restates DESIGN §6 on its own (it does not read ``escrow.states``): who may do what
-from which state, and where the money goes. After every step the engine must agree with it —
+from which state, and where the money goes — including partial freezes (issue 14): a milestone's
+dispute freezes that milestone's money only while the others go on, a project-wide one
+everything; each is ended by an operator's resolution or by an accepted settlement offer. After every step the engine must agree with it —
 allowed steps succeed with the modelled effect, refused ones raise a domain error and write
 nothing — and the ledger invariants must hold.
 
@@ -13,14 +15,14 @@ import os
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import pytest
-from django.db import transaction
-from hypothesis import HealthCheck, settings
+from django.db import connection, transaction
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from escrow import services
 from escrow.errors import EscrowError
-from escrow.models import Project, Transaction, TransactionStatus, TransactionType
+from escrow.models import Dispute, Project, Transaction, TransactionStatus, TransactionType
 from escrow.payments import contract
 from escrow.selectors import available_balance, project_held
 from tests import builders
@@ -32,6 +34,7 @@ ACTORS = ("buyer", "seller", "stranger", "operator", "system")
 ACTOR = st.sampled_from(("buyer", "buyer", "seller", "seller", "stranger", "operator", "system"))
 STAGES = ("draft", "proposed", "accepted", "funded", "delivered")
 FUNDED = ("active", "in_progress")
+FINISHED = ("approved", "refunded", "split")
 BANK = {"account_number": "0123456789", "bank_code": "058", "account_holder_name": "Ada Seller", "country": "NG"}
 
 
@@ -66,9 +69,30 @@ class Model:
         self.held -= pays
         self.balance["seller"] += receives
 
+    def divide(self, frozen: Decimal, to_seller: Decimal) -> None:
+        """A split of ``frozen``: the seller's part bears the commission itself."""
+        commission = (to_seller * self.percent / 100).quantize(unit(self.currency), rounding=ROUND_HALF_UP)
+        self.balance["seller"] += to_seller - commission
+        self.balance["buyer"] += frozen - to_seller
+        self.held -= frozen
+
+    def end_unfinished(self, status: str) -> None:
+        for milestone in self.milestones:
+            if milestone["status"] not in FINISHED:
+                milestone["status"] = status
+
+    def finish_if_done(self) -> None:
+        if self.status in FUNDED and all(m["status"] in FINISHED for m in self.milestones):
+            self.status = "completed" if any(m["paid"] for m in self.milestones) else "refunded"
+            self.cancel_asker = None
+
+    def open_disputes(self) -> int:
+        return (self.status == "disputed") + sum(m["status"] == "disputed" for m in self.milestones)
+
     def refund_all(self) -> None:
         self.balance["buyer"] += self.held
         self.held = Decimal(0)
+        self.end_unfinished("refunded")
         self.status, self.cancel_asker = "refunded", None
 
 
@@ -208,8 +232,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
         def effect():
             model.release(index)
-            if all(m["paid"] for m in model.milestones):
-                model.status = "completed"
+            model.finish_if_done()
 
         self.attempt(allowed, lambda: services.milestone_approve(
             milestone=self.milestone(index), actor=self.users[actor], reason="on the buyer's behalf"), effect)
@@ -229,7 +252,8 @@ class EscrowMachine(RuleBasedStateMachine):
     def dispute(self, actor, index):
         model = self.model
         if index is None:
-            allowed = actor in ("buyer", "seller") and model.status in FUNDED
+            # Project-wide: everything held is frozen; one at a time (no milestone dispute open).
+            allowed = actor in ("buyer", "seller") and model.status in FUNDED and model.open_disputes() == 0
             call = lambda: services.project_dispute(project=self.project, actor=self.users[actor], reason="why")  # noqa: E731
         else:
             index %= len(model.milestones)
@@ -239,45 +263,125 @@ class EscrowMachine(RuleBasedStateMachine):
                                                       reason="why")
 
         def effect():
-            model.status, model.cancel_asker = "disputed", None
-            if index is not None:
+            if index is None:
+                model.status, model.cancel_asker = "disputed", None
+            else:  # that milestone only: the project stays funded
                 model.milestones[index]["status"] = "disputed"
 
         self.attempt(allowed, call, effect)
 
-    @precondition(lambda self: self.ready)
-    @rule(actor=ACTOR, outcome=st.sampled_from(["release", "refund", "split"]),
-          share=st.integers(0, 100))
-    def resolve(self, actor, outcome, share):
-        model = self.model
-        allowed = actor == "operator" and model.status == "disputed"
-        held = model.held
-        to_seller = (held * share / 100).quantize(unit(model.currency), rounding=ROUND_DOWN)
+    def dispute_of(self, index):
+        """The open dispute of milestone ``index`` (None: the project-wide one), or None."""
+        milestone_id = None if index is None else self.milestone_ids[index]
+        return Dispute.objects.filter(project=self.project, milestone_id=milestone_id, status="open").first()
 
-        def effect():
+    def settle_effect(self, index, outcome: str, to_seller: Decimal):
+        """The model's side of ending the dispute of milestone ``index`` (None: the project)."""
+        event(f"{'project' if index is None else 'milestone'} dispute ended: {outcome}")
+        model = self.model
+        if index is None:
+            held = model.held
             if outcome == "release":
-                for index, milestone in enumerate(model.milestones):
-                    if not milestone["paid"]:
-                        model.release(index)
+                for i, milestone in enumerate(model.milestones):
+                    if milestone["status"] not in FINISHED:
+                        model.release(i)
                 model.status = "completed"
             elif outcome == "refund":
                 model.refund_all()
             else:
-                commission = (to_seller * model.percent / 100).quantize(unit(model.currency), rounding=ROUND_HALF_UP)
-                model.balance["seller"] += to_seller - commission
-                model.balance["buyer"] += held - to_seller
-                model.held = Decimal(0)
-                model.status = "refunded" if held - to_seller > 0 else "completed"
+                model.divide(held, to_seller)
+                model.end_unfinished("split" if to_seller > 0 else "refunded")
+                model.status = "completed" if to_seller > 0 else "refunded"
+            return
+        milestone = model.milestones[index]
+        frozen = model.split(milestone["amount"])[0]
+        if outcome == "release":
+            model.release(index)
+        elif outcome == "refund":
+            model.divide(frozen, Decimal(0))
+            milestone["status"] = "refunded"
+        else:
+            model.divide(frozen, to_seller)
+            milestone.update(status="split" if to_seller > 0 else "refunded", paid=to_seller > 0)
+        model.finish_if_done()
 
+    def frozen(self, index) -> Decimal:
+        model = self.model
+        return model.held if index is None else model.split(model.milestones[index]["amount"])[0]
+
+    @precondition(lambda self: self.ready)
+    @rule(actor=ACTOR, outcome=st.sampled_from(["release", "refund", "split"]),
+          share=st.integers(0, 100), index=st.one_of(st.none(), st.integers(0, 2)))
+    def resolve(self, actor, outcome, share, index):
+        model = self.model
+        if index is None:
+            allowed = actor == "operator" and model.status == "disputed"
+            target = {"project": self.project}
+        else:
+            index %= len(model.milestones)
+            dispute = self.dispute_of(index)
+            if dispute is None:
+                return  # nothing to resolve on that milestone
+            allowed = actor == "operator"
+            target = {"dispute": dispute}
+        frozen = self.frozen(index)
+        to_seller = (frozen * share / 100).quantize(unit(model.currency), rounding=ROUND_DOWN)
         self.attempt(allowed, lambda: services.dispute_resolve(
-            project=self.project, actor=self.users[actor], outcome=outcome, note="decided",
-            seller_amount=to_seller, buyer_amount=held - to_seller), effect)
+            actor=self.users[actor], outcome=outcome, note="decided", seller_amount=to_seller,
+            buyer_amount=frozen - to_seller, **target),
+            lambda: self.settle_effect(index, outcome, to_seller))
+
+    @precondition(lambda self: self.ready)
+    @rule(maker=ACTOR, answer=st.sampled_from(["accept", "counter", "withdraw", "none"]), answerer=ACTOR,
+          share=st.integers(0, 100), index=st.one_of(st.none(), st.integers(0, 2)))
+    def settle_by_offer(self, maker, answer, answerer, share, index):
+        """A party offers a split; the other accepts (the dispute ends as "settled"), counters, or
+        the maker withdraws. Refused for anyone else, and for a party answering their own offer."""
+        model = self.model
+        if index is not None:
+            index %= len(model.milestones)
+        dispute = self.dispute_of(index)
+        if dispute is None:
+            return
+        frozen = self.frozen(index)
+        to_seller = (frozen * share / 100).quantize(unit(model.currency), rounding=ROUND_DOWN)
+        offer = {}
+
+        def make():
+            offer["row"] = services.offer_make(dispute=dispute, actor=self.users[maker], seller_amount=to_seller,
+                                               buyer_amount=frozen - to_seller, note="fair")
+
+        self.attempt(maker in ("buyer", "seller"), make)
+        if "row" not in offer or answer == "none":
+            if "row" in offer:  # leave no offer open for the next step's maker
+                services.offer_withdraw(offer=offer["row"], actor=self.users[maker])
+            return
+        row = offer["row"]
+        party = answerer in ("buyer", "seller")
+        if answer == "withdraw":
+            self.attempt(answerer == maker, lambda: services.offer_withdraw(offer=row, actor=self.users[answerer]))
+            if answerer != maker:
+                services.offer_withdraw(offer=row, actor=self.users[maker])
+        elif answer == "counter":
+            allowed = party and answerer != maker
+            self.attempt(allowed, lambda: services.offer_counter(
+                offer=row, actor=self.users[answerer], seller_amount=frozen, buyer_amount=Decimal(0), note="no"))
+            open_offer = dispute.offers.filter(status="open").get()
+            services.offer_withdraw(offer=open_offer, actor=open_offer.made_by)
+        else:
+            allowed = party and answerer != maker
+            self.attempt(allowed, lambda: services.offer_accept(offer=row, actor=self.users[answerer]),
+                         lambda: (event("settled by an accepted offer"), self.settle_effect(index, "split", to_seller)))
+            if not allowed:
+                services.offer_withdraw(offer=row, actor=self.users[maker])
 
     @precondition(lambda self: self.ready)
     @rule(actor=ACTOR)
     def operator_refund(self, actor):
         model = self.model
-        allowed = actor == "operator" and model.status in (*FUNDED, "disputed")
+        # Refused while a milestone's dispute is open (its money is frozen): resolve that first.
+        allowed = actor == "operator" and model.status in (*FUNDED, "disputed") \
+            and not any(m["status"] == "disputed" for m in model.milestones)
         self.attempt(allowed, lambda: services.project_refund(project=self.project, actor=self.users[actor], note="n"),
                      model.refund_all)
 
@@ -285,7 +389,8 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(actor=ACTOR)
     def request_cancel(self, actor):
         model = self.model
-        allowed = actor in ("buyer", "seller") and model.status in FUNDED and model.cancel_asker != actor
+        allowed = actor in ("buyer", "seller") and model.status in FUNDED and model.cancel_asker != actor \
+            and model.open_disputes() == 0
 
         def effect():
             if model.cancel_asker is None:
@@ -337,6 +442,10 @@ class EscrowMachine(RuleBasedStateMachine):
             assert available_balance(self.users[who].pk, self.model.currency) == self.model.balance[who], who
         assert [m.status for m in project.milestones.order_by("order_index")] == \
             [m["status"] for m in self.model.milestones]
+        assert Dispute.objects.filter(project=project, status="open").count() == self.model.open_disputes()
+        with connection.cursor() as cursor:  # the deferred rules (dispute states, milestone sums) hold now
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         holds = Transaction.objects.filter(project=project, transaction_type=TransactionType.ESCROW_HOLD).count()
         assert holds == (0 if self.model.status in ("draft", "pending", "cancelled") else 1)
         assert_ledger_invariants()

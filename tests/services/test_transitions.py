@@ -102,16 +102,19 @@ def milestone_in(state: str):
         services.milestone_approve(milestone=milestone, actor=project.buyer)
     elif state == MilestoneStatus.REJECTED:
         services.milestone_reject(milestone=milestone, actor=project.buyer, reason="again")
-    elif state == MilestoneStatus.DISPUTED:
+    elif state in (MilestoneStatus.DISPUTED, MilestoneStatus.REFUNDED, MilestoneStatus.SPLIT):
         services.milestone_dispute(milestone=milestone, actor=project.seller, reason="unpaid")
+        if state != MilestoneStatus.DISPUTED:
+            dispute = milestone.disputes.get()
+            services.dispute_resolve(dispute=dispute, actor=builders.make_operator(), outcome="split", note="n",
+                                     seller_amount=dispute.frozen_amount if state == MilestoneStatus.SPLIT else 0,
+                                     buyer_amount=0 if state == MilestoneStatus.SPLIT else dispute.frozen_amount)
     milestone.refresh_from_db()
     return builders.refreshed(project), milestone
 
 
-# A disputed milestone disputes its project; every other milestone state is in a project in progress.
-PROJECT_STATE_OF = {state: ProjectStatus.IN_PROGRESS for state in MilestoneStatus.values} | {
-    MilestoneStatus.DISPUTED: ProjectStatus.DISPUTED
-}
+# A milestone's dispute freezes that milestone only: its project stays in progress.
+PROJECT_STATE_OF = {state: ProjectStatus.IN_PROGRESS for state in MilestoneStatus.values}
 
 MILESTONE_CASES = [
     (state, action, actor, error)
@@ -142,6 +145,24 @@ def test_a_dispute_freezes_every_milestone(db, action, index, actor):
     before = db_snapshot()
     with pytest.raises(InvalidTransition, match="frozen by a dispute"):
         MILESTONE_CALLS[action](milestone, getattr(project, actor))
+    assert db_snapshot() == before
+
+
+@pytest.mark.parametrize(("action", "index", "actor"), [
+    ("approve", 0, "buyer"), ("reject", 0, "buyer"), ("submit", 1, "seller"), ("start", 2, "seller"),
+])
+def test_a_milestone_dispute_freezes_that_milestone_only(db, action, index, actor):
+    """The other milestones go on (start, deliver, approve: release); the disputed one is frozen."""
+    project = builders.delivered(amounts=("300.00", "300.00", "400.00"), fee_bearer="buyer")
+    services.milestone_start(milestone=project.milestones.get(order_index=1), actor=project.seller)
+    disputed = project.milestones.get(order_index=1 if index == 0 else 0)
+    services.milestone_dispute(milestone=disputed, actor=project.buyer, reason="not as agreed")
+    assert builders.refreshed(project).status == ProjectStatus.IN_PROGRESS
+    milestone = project.milestones.get(order_index=index)
+    MILESTONE_CALLS[action](milestone, getattr(project, actor))  # goes on
+    before = db_snapshot()
+    with pytest.raises(InvalidTransition, match="disputed"):
+        MILESTONE_CALLS["approve"](disputed, project.buyer)
     assert db_snapshot() == before
 
 

@@ -2,6 +2,17 @@
 does the rest), call a service, serialize the answer. Nothing here decides an escrow rule."""
 
 from escrow.api.views.accounts import LogoutView, MeView, RefreshView, RegisterView, TokenView
+from escrow.api.views.disputes import (
+    DisputeDetailView,
+    DisputeEvidenceView,
+    DisputeListView,
+    DisputeMessagesView,
+    DisputeOffersView,
+    EvidenceDownloadView,
+    OfferAcceptView,
+    OfferCounterView,
+    OfferWithdrawView,
+)
 from escrow.api.views.health import HealthView
 from escrow.api.views.milestones import MilestoneViewSet
 from escrow.api.views.money import (
@@ -17,7 +28,9 @@ from escrow.api.views.timeline import ProjectTimelineView
 from escrow.api.views.webhook_endpoints import WebhookEndpointViewSet
 
 __all__ = [
-    "BalanceView", "FincraWebhookView", "HealthView", "InvitationClaimView", "LogoutView", "MeView",
+    "BalanceView", "DisputeDetailView", "DisputeEvidenceView", "DisputeListView", "DisputeMessagesView",
+    "DisputeOffersView", "EvidenceDownloadView", "FincraWebhookView", "OfferAcceptView", "OfferCounterView",
+    "OfferWithdrawView", "HealthView", "InvitationClaimView", "LogoutView", "MeView",
     "MilestoneViewSet", "PayoutDocumentView", "ProjectTimelineView", "ProjectViewSet", "QuoteView", "RefreshView",
     "RegisterView", "TokenView", "TransactionViewSet", "WebhookEndpointViewSet", "WithdrawalView",
 ]
