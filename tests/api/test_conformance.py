@@ -4,7 +4,8 @@ generated inputs, as a signed-in user who is a party of real projects in every s
 Path parameters are not left to chance (a random id is a 404 every time, and nothing past the
 lookup is ever reached): each id is drawn from the objects that user can see — projects they buy
 or sell in each state, their milestones, ledger rows, invitations they sent (open, withdrawn,
-accepted), their webhook endpoint and its messages — and now and then left random, for the 404. Every answer must be:
+accepted), dispute cases with their offers and evidence, their webhook endpoint and its messages —
+and now and then left random, for the 404. Every answer must be:
 no server error; a status the schema documents for that operation; a body, content type and
 headers that match what the schema says for that status.
 
@@ -19,6 +20,7 @@ import zlib
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
@@ -33,7 +35,16 @@ from schemathesis.checks import (
 from amani.wsgi import application
 from escrow import services
 from escrow.api.tokens import issue_tokens
-from escrow.models import Milestone, Project, Transaction, WebhookEndpoint, WebhookMessage
+from escrow.models import (
+    Dispute,
+    DisputeEvidence,
+    Milestone,
+    Project,
+    SettlementOffer,
+    Transaction,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 from escrow.notify.webhooks import webhook_endpoint_create
 from escrow.services.invitations import project_create_by_email
 from tests import builders
@@ -42,11 +53,15 @@ from tests.factories import UserFactory
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
 EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "15"))
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
           response_headers_conformance]
 
 # Which kind of object a path parameter names, by the path's start: the first match wins.
 KINDS = [
+    ("/api/v1/disputes/{id}/offers/{offer_id}/", "offer_id", "offers"),
+    ("/api/v1/disputes/{id}/evidence/{evidence_id}/", "evidence_id", "evidence"),
+    ("/api/v1/disputes/{id}/", "id", "disputes"),
     ("/api/v1/projects/{id}/invitation/", "id", "invitations"),
     ("/api/v1/projects/{id}/", "id", "projects"),
     ("/api/v1/milestones/{id}/", "id", "milestones"),
@@ -68,7 +83,7 @@ def wsgi_in_test_transaction():
 
 
 @pytest.fixture
-def seeded(db, settings, wsgi_in_test_transaction):
+def seeded(db, settings, tmp_path, wsgi_in_test_transaction):
     """A user who is a party of projects in every state, with a webhook endpoint (created first,
     so it has messages), invitations sent, and ledger rows; and the ids they can see."""
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
@@ -85,6 +100,21 @@ def seeded(db, settings, wsgi_in_test_transaction):
     services.invitation_withdraw(project=invited[1], actor=me)
     assert services.invitations_join_for(UserFactory(email="joined@example.net")) == [invited[2]]
     projects = [*as_buyer, *as_seller, *invited]
+    # Dispute cases: a milestone's, with a message, a file and the seller's open offer; the whole
+    # project's (builders.disputed above), with the user's own open offer.
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    delivered = builders.delivered(buyer=me)
+    milestone = delivered.milestones.get(order_index=0)
+    services.milestone_dispute(milestone=milestone, actor=me, reason="half of it is missing")
+    case = Dispute.objects.get(milestone=milestone)
+    services.dispute_message_post(dispute=case, actor=me, body="The second page is missing.")
+    services.dispute_evidence_add(dispute=case, actor=me, description="what arrived",
+                                  upload=SimpleUploadedFile("page.png", PNG, content_type="image/png"))
+    services.offer_make(dispute=case, actor=delivered.seller, seller_amount=case.frozen_amount, buyer_amount="0")
+    whole = Dispute.objects.get(project=as_buyer[6])
+    services.offer_make(dispute=whole, actor=me, seller_amount="0", buyer_amount=whole.frozen_amount)
+    projects.append(delivered)
     ids = {
         "projects": [p.pk for p in projects],
         "invitations": [p.pk for p in invited],
@@ -93,8 +123,11 @@ def seeded(db, settings, wsgi_in_test_transaction):
         "webhook_endpoints": [endpoint.pk],
         "webhook_messages": list(WebhookMessage.objects.filter(endpoint=endpoint).values_list("pk", flat=True)),
         "payout_documents": [],
+        "disputes": list(Dispute.objects.filter(project__in=projects).values_list("pk", flat=True)),
+        "offers": list(SettlementOffer.objects.filter(dispute__project__in=projects).values_list("pk", flat=True)),
+        "evidence": list(DisputeEvidence.objects.filter(dispute__project__in=projects).values_list("pk", flat=True)),
     }
-    assert all(ids[kind] for kind in ("projects", "milestones", "transactions", "webhook_messages")), ids
+    assert all(ids[kind] for kind in ids if kind != "payout_documents"), ids
     assert WebhookEndpoint.objects.filter(owner=me).count() == 1 and Project.objects.filter(creator=me).exists()
     return {"headers": {"Authorization": f"Bearer {issue_tokens(me)['access']}"}, "ids": ids}
 
