@@ -1,6 +1,5 @@
 """Shapes of the API's requests and responses. Validation of form only; rules live in services."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,6 +8,8 @@ from escrow.models import FeeBearer, Milestone, Project, Transaction, User
 from escrow.money import decimals
 from escrow.states import MILESTONE_TRANSITIONS, PROJECT_TRANSITIONS, allowed_actions
 
+# A party's e-mail: null while the party is only invited (docs/api.md, Invitations).
+PARTY_EMAIL = serializers.EmailField(allow_null=True)
 CURRENCY = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, default="USD",
                                   error_messages={"invalid": "An ISO 4217 code such as USD."})
 
@@ -95,15 +96,15 @@ class ProjectSerializer(ActionsMixin, serializers.ModelSerializer):
     def get_held(self, project) -> str:
         return f"{self.context['held'].get(project.pk, 0):.{decimals(project.currency)}f}"
 
-    @extend_schema_field(OpenApiTypes.EMAIL)
+    @extend_schema_field(PARTY_EMAIL)
     def get_buyer_email(self, project) -> str | None:
         return self.context["emails"].get(project.buyer_id)
 
-    @extend_schema_field(OpenApiTypes.EMAIL)
+    @extend_schema_field(PARTY_EMAIL)
     def get_seller_email(self, project) -> str | None:
         return self.context["emails"].get(project.seller_id)
 
-    @extend_schema_field(OpenApiTypes.EMAIL)
+    @extend_schema_field(PARTY_EMAIL)
     def get_creator_email(self, project) -> str | None:
         return self.context["emails"].get(project.creator_id)
 
@@ -130,8 +131,8 @@ class InvitationSerializer(serializers.Serializer):
     status = serializers.SerializerMethodField(help_text="open, expired, accepted or withdrawn")
     sent_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
-    accepted_at = serializers.DateTimeField()
-    withdrawn_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
 
     def get_status(self, invitation) -> str:
         from escrow.services.invitations import invitation_status
