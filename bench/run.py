@@ -24,6 +24,7 @@ Figures, not a pass/fail test. The last line:
     make bench                           # the defaults below; < 10 minutes on 2 cores
     BENCH_SCALE=1m make bench            # and the 1M-project database (seeding it takes minutes)
     BENCH_SECONDS=10 BENCH_ROUNDS=3 make bench
+    BENCH_ONLY=reads,connections .venv/bin/python bench/run.py   # some of the parts
 """
 
 import json
@@ -44,6 +45,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 HERO_PROJECTS = 1000  # the measured user is buyer or seller in this many projects
 HERO = "00000000-0000-4000-8000-000000000001"
 SIZES = {"100k": (10_000, 100_000), "1m": (100_000, 1_000_000)}  # users, projects
+# Parts to run (all by default): BENCH_ONLY=reads,connections,writes,mixed
+ONLY = set(os.environ.get("BENCH_ONLY", "reads,connections,writes,mixed").split(","))
 PATHS = {"projects": "/api/v1/projects/", "transactions": "/api/v1/transactions/"}
 
 
@@ -151,10 +154,12 @@ def read_path(urls: dict[str, str], results: dict) -> None:
 
 
 def connections(url: str, results: dict) -> None:
-    """The project list with a new database connection per request against the default settings."""
+    """The project list with a new database connection per request, a persistent one (Django's
+    CONN_MAX_AGE, checked at each request's first query), and the default (the pool)."""
     token = token_for(HERO, "bench1@example.com")
     for _ in range(ROUNDS):
-        for label, env in (("per request", {"DB_CONN_MAX_AGE": "0", "DB_POOL": "false"}), ("default", {})):
+        for label, env in (("per request", {"DB_CONN_MAX_AGE": "0", "DB_POOL": "false"}),
+                           ("persistent", {"DB_CONN_MAX_AGE": "600", "DB_POOL": "false"}), ("default", {})):
             with Stack(url, workers=WORKERS, worker=False, **env) as base:
                 for _ in range(2):
                     requests.get(base + PATHS["projects"], headers={"Authorization": f"Bearer {token}"}, timeout=30)
@@ -174,44 +179,52 @@ def main() -> None:
     scales = ["100k"] + ([SCALE] if SCALE != "100k" else [])
     urls = {scale: prepare(scale) for scale in scales}
     results: dict = {}
-    read_path(urls, results)
-    connections(urls["100k"], results)
-    write = writes.write_path(urls["100k"])
-    mixed = writes.mixed_workload()
+    if "reads" in ONLY:
+        read_path(urls, results)
+    if "connections" in ONLY:
+        connections(urls["100k"], results)
+    write = writes.write_path(urls["100k"]) if "writes" in ONLY else None
+    mixed = writes.mixed_workload() if "mixed" in ONLY else None
 
     print(f"\n{len(scales)} database(s), best of {ROUNDS} alternating rounds of {SECONDS:.0f} s, {CONCURRENCY} "
           f"concurrent clients (wrk, pgbench), gunicorn {WORKERS} workers; the user is party to {HERO_PROJECTS} "
           f"projects; page size 20; {time.perf_counter() - started:.0f} s in all\n")
     print(f"{'workload':<26}{'configuration':<22}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}  goal")
-    print(row("health (no query)", "100k", results[("health", "100k", True)], "the server's ceiling"))
     ratios: dict = {}
-    for scale in scales:
-        for name in PATHS:
-            on, off, db = (results[(name, scale, True)], results[(name, scale, False)],
-                           results[(f"{name} SQL", scale, True)])
-            ratios[(name, scale)] = (on["rps"] / db["rps"], on["rps"] / off["rps"])
-            print(row(f"{name} list", f"{scale} RLS on", on, "p95 < 25 ms"))
-            print(row(f"{name} list", f"{scale} RLS off", off))
-            print(row(f"{name} SQL (pgbench)", f"{scale} RLS on", db))
-            print(row(f"{name} SQL (pgbench)", f"{scale} RLS off", results[(f"{name} SQL", scale, False)]))
-            print(f"{'':<26}{scale + ' ratios':<22}api/database {ratios[(name, scale)][0]:.2f} (>= 0.5), "
-                  f"rls on/off {ratios[(name, scale)][1]:.2f} (>= 0.9)")
-    if len(scales) > 1:
-        for name in PATHS:
-            growth = results[(name, "100k", True)]["rps"] / results[(name, scales[1], True)]["rps"]
-            print(f"{name + ' list':<26}{'100k / ' + scales[1]:<22}{growth:>9.2f} x req/s (< 1.5)")
-    else:
-        print(f"{'growth 100k / 1m':<26}{'':<22}   BENCH_SCALE=1m make bench measures it")
-    per_request, default = results[("connections", "per request")], results[("connections", "default")]
-    print(row("projects list", "conn per request", per_request))
-    print(row("projects list", "conn default", default,
-              f"{default['rps'] / per_request['rps']:.2f} x the req/s of a connection per request"))
-    print(row("approvals (releases)", f"{write['count']} distinct projects", write,
-              ">= 100/s, p95 < 100 ms; " + write["note"]))
-    print(row("mixed escrows", f"{mixed['pairs']} pairs", mixed, "p95 < 250 ms, no 5xx; " + mixed["note"]))
-    print(f"\napi/database ratio: projects {ratios[('projects', '100k')][0]:.2f}, "
-          f"transactions {ratios[('transactions', '100k')][0]:.2f}; "
-          f"rls on/off: {ratios[('projects', '100k')][1]:.2f}, {ratios[('transactions', '100k')][1]:.2f}")
+    if "reads" in ONLY:
+        print(row("health (no query)", "100k", results[("health", "100k", True)], "the server's ceiling"))
+        for scale in scales:
+            for name in PATHS:
+                on, off, db = (results[(name, scale, True)], results[(name, scale, False)],
+                               results[(f"{name} SQL", scale, True)])
+                ratios[(name, scale)] = (on["rps"] / db["rps"], on["rps"] / off["rps"])
+                print(row(f"{name} list", f"{scale} RLS on", on, "p95 < 25 ms"))
+                print(row(f"{name} list", f"{scale} RLS off", off))
+                print(row(f"{name} SQL (pgbench)", f"{scale} RLS on", db))
+                print(row(f"{name} SQL (pgbench)", f"{scale} RLS off", results[(f"{name} SQL", scale, False)]))
+                print(f"{'':<26}{scale + ' ratios':<22}api/database {ratios[(name, scale)][0]:.2f} (>= 0.5), "
+                      f"rls on/off {ratios[(name, scale)][1]:.2f} (>= 0.9)")
+        if len(scales) > 1:
+            for name in PATHS:
+                growth = results[(name, "100k", True)]["rps"] / results[(name, scales[1], True)]["rps"]
+                print(f"{name + ' list':<26}{'100k / ' + scales[1]:<22}{growth:>9.2f} x req/s (< 1.5)")
+        else:
+            print(f"{'growth 100k / 1m':<26}{'':<22}   BENCH_SCALE=1m make bench measures it")
+    if "connections" in ONLY:
+        per_request, default = results[("connections", "per request")], results[("connections", "default")]
+        print(row("projects list", "conn per request", per_request))
+        print(row("projects list", "conn persistent", results[("connections", "persistent")]))
+        print(row("projects list", "conn default", default,
+                  f"{default['rps'] / per_request['rps']:.2f} x the req/s of a connection per request"))
+    if write:
+        print(row("approvals (releases)", f"{write['count']} distinct projects", write,
+                  ">= 100/s, p95 < 100 ms; " + write["note"]))
+    if mixed:
+        print(row("mixed escrows", f"{mixed['pairs']} pairs", mixed, "p95 < 250 ms, no 5xx; " + mixed["note"]))
+    if ratios:
+        print(f"\napi/database ratio: projects {ratios[('projects', '100k')][0]:.2f}, "
+              f"transactions {ratios[('transactions', '100k')][0]:.2f}; "
+              f"rls on/off: {ratios[('projects', '100k')][1]:.2f}, {ratios[('transactions', '100k')][1]:.2f}")
 
 
 if __name__ == "__main__":
