@@ -82,7 +82,9 @@ class Stack:
         self.workers, self.with_worker = workers, worker
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SIGNING_KEY, "JWT_SIGNING_KEY": SIGNING_KEY,
                     "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
-                    "FINCRA_REDIRECT_URL": "https://example.com/paid", **env}
+                    "FINCRA_REDIRECT_URL": "https://example.com/paid",
+                    # E-mail accepted at once, as a working relay would: no job retrying a dead SMTP port.
+                    "EMAIL_URL": "dummymail://", **env}
         self.worker = None
 
     def __enter__(self) -> str:

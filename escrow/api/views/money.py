@@ -15,6 +15,7 @@ from escrow import services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
+from escrow.api.fields import list_data
 from escrow.api.pagination import KeysetPagination
 from escrow.api.views.common import ERROR, money_text, query_choice, valid
 from escrow.commission import commission_quote
@@ -52,7 +53,7 @@ class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gen
         paginator = self.paginator
         page = paginator.page(transactions_page(request.user, rows, position=paginator.position,
                                                 backwards=paginator.backwards, size=paginator.fetch))
-        return self.get_paginated_response(s.TransactionSerializer(page, many=True).data)
+        return self.get_paginated_response(list_data(s.TransactionSerializer, page))
 
 
 class BalanceView(EscrowAPIView):
