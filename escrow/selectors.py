@@ -92,9 +92,10 @@ def transactions_page(user, rows: QuerySet[Transaction], *, position: tuple | No
             rows = rows.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__lt=row_id))
         else:
             rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__gt=row_id))
-    own = rows.filter(user=user).order_by(*order).values("id")[:size]
-    projects = rows.filter(project_id__in_array=projects_for(user).values("id")).order_by(*order).values("id")[:size]
-    page = list(Transaction.objects.filter(pk__in=own.union(projects)).order_by(*order)[:size])
+    own = rows.filter(user=user).order_by(*order)[:size]
+    projects = rows.filter(project_id__in_array=projects_for(user).values("id")).order_by(*order)[:size]
+    # UNION (not ALL): a row of the user's on their own project is in both.
+    page = list(own.union(projects).order_by(*order)[:size])
     return page[::-1] if backwards else page
 
 
