@@ -1,11 +1,13 @@
 """``make bench`` (write side): approvals that release money, and whole escrows over HTTP.
 
 Write path. On the 100k bench database, a batch of delivered milestones is seeded, each in a
-funded project of its own whose buyer is one user (sellers differ). wrk (4 connections) has that
-buyer approve them, each request a different milestone: every approval locks its project and
+funded project of its own, ten per buyer (new buyers every run; sellers among the bench's users). wrk (4 connections) has their
+buyers approve them, each request a different milestone: every approval locks its project and
 milestones, appends the seller's release and the commission to the ledger, records the audit
 event, completes the project and defers the notification jobs — the whole release, on gunicorn's
-2 workers with a job worker running beside it. Any answer but 200 is counted.
+2 workers with a job worker running beside it (it runs the notification jobs the approvals queue,
+on the same two cores; BENCH_JOB_WORKER=false leaves it out, to see what it takes). Any answer but
+200 is counted.
 
 Mixed workload. On a database of its own, with the FinCra simulator (escrow/payments/simulator.py)
 answering over HTTP and a job worker: 20 buyer/seller pairs, each in its own thread, run whole
@@ -31,55 +33,65 @@ APPROVALS = int(os.environ.get("BENCH_APPROVALS", "3000"))
 WRITE_SECONDS = float(os.environ.get("BENCH_WRITE_SECONDS", "10"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", "20"))
 MIXED_SECONDS = float(os.environ.get("BENCH_MIXED_SECONDS", "30"))
-APPROVER = "00000000-0000-4000-a000-000000000001"
+PER_BUYER = 10  # projects awaiting approval per buyer
 
 
-def seed_approvals(url: str, count: int) -> list[str]:
-    """``count`` funded projects of APPROVER, each with one delivered milestone; their milestone ids."""
+def seed_approvals(url: str, count: int) -> list[tuple[str, str]]:
+    """``count`` funded projects, each with one delivered milestone, among buyers of this run
+    (PER_BUYER projects each, fresh users every run so that no buyer's history grows from run to
+    run); their (milestone id, buyer id)."""
+    run = secrets.token_hex(4)
+    buyers = max(count // PER_BUYER, 1)
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")  # valid by construction, as the read seed
-        conn.execute("""INSERT INTO users (id, email, full_name, hashed_password, is_active)
-                        VALUES (%s, 'approver@bench.example', 'Bench Approver', '!', true)
-                        ON CONFLICT DO NOTHING""", [APPROVER])
         users = conn.execute("SELECT count(*) FROM users WHERE email LIKE 'bench%%@example.com'").fetchone()[0]
         rows = conn.execute(f"""
-            WITH p AS (
+            WITH b AS (
+                INSERT INTO users (id, email, full_name, hashed_password, is_active)
+                SELECT gen_random_uuid(), 'approver-' || %(run)s || '-' || n || '@bench.example', 'Bench Buyer', '!', true
+                FROM generate_series(0, %(buyers)s - 1) n
+                RETURNING id),
+            numbered AS (SELECT id, row_number() OVER () - 1 AS n FROM b),
+            p AS (
                 INSERT INTO projects (id, title, total_amount, currency, status, creator_id, buyer_id, seller_id,
                                       terms_accepted_at, fee_bearer, commission_percent, inspection_days)
-                SELECT gen_random_uuid(), 'Approval ' || g, 100.00, 'USD', 'in_progress', %(a)s, %(a)s,
-                       ('00000000-0000-4000-8000-' || lpad(to_hex(2 + (g * 7919 + %(salt)s) %% ({users} - 1)), 12, '0'))::uuid,
+                SELECT gen_random_uuid(), 'Approval ' || g, 100.00, 'USD', 'in_progress', numbered.id, numbered.id,
+                       ('00000000-0000-4000-8000-' || lpad(to_hex(2 + (g * 7919) %% ({users} - 1)), 12, '0'))::uuid,
                        now(), 'seller', 2.50, 0
-                FROM generate_series(1, %(n)s) g
+                FROM generate_series(0, %(n)s - 1) g JOIN numbered ON numbered.n = g %% %(buyers)s
                 RETURNING id, buyer_id),
             t AS (
                 INSERT INTO transactions (user_id, project_id, transaction_type, status, amount, fee, net_amount,
                                           currency, completed_at)
                 SELECT p.buyer_id, p.id, k, 'completed', 100.00, 0, 100.00, 'USD', now()
-                FROM p CROSS JOIN unnest(ARRAY['deposit', 'escrow_hold']) k)
-            INSERT INTO milestones (project_id, title, order_index, amount, currency, status, completed_at)
-            SELECT id, 'All of it', 0, 100.00, 'USD', 'completed', now() FROM p
-            RETURNING id""", {"a": APPROVER, "n": count, "salt": secrets.randbelow(10_000)}).fetchall()
+                FROM p CROSS JOIN unnest(ARRAY['deposit', 'escrow_hold']) k),
+            m AS (
+                INSERT INTO milestones (project_id, title, order_index, amount, currency, status, completed_at)
+                SELECT id, 'All of it', 0, 100.00, 'USD', 'completed', now() FROM p
+                RETURNING id, project_id)
+            SELECT m.id, p.buyer_id FROM m JOIN p ON p.id = m.project_id ORDER BY random()""",
+                            {"run": run, "n": count, "buyers": buyers}).fetchall()
         conn.execute("SET session_replication_role = origin")
         conn.execute("ANALYZE projects, milestones, transactions")
-    return [str(r[0]) for r in rows]
+    return [(str(milestone), str(buyer)) for milestone, buyer in rows]
 
 
-# Each wrk thread takes every other id of the list, so no two requests approve the same milestone;
-# a thread stops when its share runs out.
+# Each wrk thread takes every other line of the list (a milestone and its buyer's token), so no two
+# requests approve the same milestone; a thread stops when its share runs out.
 APPROVE_LUA = """
-local ids, n, step = {}, 0, 2
-for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+local ids, tokens, n, step = {}, {}, 0, 2
+for line in io.lines("%(ids)s") do
+  local id, token = line:match("(%%S+) (%%S+)")
+  ids[#ids + 1] = id; tokens[#tokens + 1] = token
+end
 local counter = 0
 setup = function(thread) thread:set("first", counter); counter = counter + 1 end
-local headers = {}
-init = function(args)
-  n = tonumber(first)
-  for k, v in pairs(wrk.headers) do headers[k] = v end  -- the token given to wrk with -H
-  headers["Content-Type"] = "application/json"
-end
+local headers = {["Content-Type"] = "application/json"}
+init = function(args) n = tonumber(first) end
 request = function()
   n = n + step
   if n > #ids then wrk.thread:stop() ; n = 1 end
+  headers["Authorization"] = "Bearer " .. tokens[n]
   return wrk.format("POST", "/api/v1/milestones/" .. ids[n] .. "/approve/", headers, "{}")
 end
 """
@@ -87,12 +99,12 @@ end
 
 def write_path(url: str) -> dict:
     """Approvals that release money, each on a project of its own, driven by wrk."""
-    ids = seed_approvals(url, APPROVALS)
+    approvals = seed_approvals(url, APPROVALS)
+    ids = [milestone for milestone, _ in approvals]
     ids_file = ROOT / ".data" / "bench-approval-ids.txt"
-    ids_file.write_text("\n".join(ids) + "\n")
-    with Stack(url, workers=2, worker=True) as base:
-        measured = wrk(base + "/", seconds=WRITE_SECONDS, connections=4, token=token_for(APPROVER),
-                       script=APPROVE_LUA % {"ids": ids_file})
+    ids_file.write_text("".join(f"{milestone} {token_for(buyer)}\n" for milestone, buyer in approvals))
+    with Stack(url, workers=2, worker=os.environ.get("BENCH_JOB_WORKER", "true") == "true") as base:
+        measured = wrk(base + "/", seconds=WRITE_SECONDS, connections=4, script=APPROVE_LUA % {"ids": ids_file})
     with psycopg.connect(url) as conn:
         released = conn.execute("""SELECT count(*) FROM milestones m JOIN projects p ON p.id = m.project_id
                                    WHERE m.id = ANY(%s::uuid[]) AND m.is_paid AND p.status = 'completed'""",
