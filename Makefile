@@ -56,12 +56,14 @@ run: install
 test: install node-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## make bench: RLS on vs off for the list endpoints, on a seeded database of its own; then the time
-## from a FinCra webhook's receipt to our 2xx.
+## make bench: the time from a FinCra webhook's receipt to our 2xx and from a state change to its
+## outbound webhook; then (bench/run.py) the read path against the database's own speed, RLS on/off,
+## the write path, a mixed escrow workload and connection costs, on databases of their own.
+## BENCH_SCALE=1m adds the 1M-project database. Needs wrk (apt-get install wrk).
 bench: install
-	$(PY) bench/run.py
 	$(PY) bench/webhook_ack.py
 	$(PY) bench/webhook_delay.py
+	$(PY) bench/run.py
 
 lint: install
 	$(VENV)/bin/ruff check amani escrow tests

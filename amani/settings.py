@@ -120,15 +120,36 @@ if not DATABASE_URL:
     from amani.embedded_db import embedded_database_url
 
     DATABASE_URL = embedded_database_url(DATA_DIR / "pg")
+# Connections: a pool per process by default (psycopg_pool through Django's OPTIONS["pool"]), so no
+# request pays for a new connection (docs/operations.md, Connections). DB_POOL_MAX_SIZE is per
+# process: a sync gunicorn worker serves one request at a time and needs one connection; threads
+# need one each. The pool checks nothing per request (a dead connection is replaced when it is
+# returned broken); DB_POOL=false goes back to Django's connection per request, or with
+# DB_CONN_MAX_AGE, a persistent one per thread, checked at each request's first query.
+DB_POOL = env.bool("DB_POOL", default=True)
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env.int("DB_CONN_MAX_AGE", default=0),
-        conn_health_checks=True,
+        conn_max_age=0 if DB_POOL else env.int("DB_CONN_MAX_AGE", default=0),
+        conn_health_checks=not DB_POOL,
     )
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
+if DB_POOL:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=4),
+        # A request waits this long for a free connection, then fails (a 500), rather than hang.
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+        # Connections are replaced after this long (psycopg_pool's default is an hour), so a
+        # database's failover or a pooler's restart is picked up without a restart of ours.
+        "max_lifetime": env.float("DB_POOL_MAX_LIFETIME_SECONDS", default=1800.0),
+    }
+# Supabase's transaction pooler (port 6543, Supavisor) or PgBouncer in transaction mode gives each
+# transaction any server connection: a server-side cursor (iterator() outside a transaction)
+# would not survive. Set DB_DISABLE_SERVER_SIDE_CURSORS=true there (docs/operations.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "escrow.User"

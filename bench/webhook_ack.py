@@ -24,7 +24,7 @@ import uuid
 
 import psycopg
 import requests
-from run import ROOT, Stack, database_of_its_own, ensure_database, manage
+from stack import ROOT, Stack, database_of_its_own, ensure_database, manage
 
 WEBHOOKS = int(os.environ.get("BENCH_WEBHOOKS", "100"))
 FINCRA_LATENCY = float(os.environ.get("BENCH_FINCRA_LATENCY", "12"))

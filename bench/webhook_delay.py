@@ -23,7 +23,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
-from run import ROOT, Stack, database_of_its_own, ensure_database, manage
+from stack import ROOT, Stack, database_of_its_own, ensure_database, manage
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "100"))
 

@@ -48,10 +48,11 @@ def available_balance(user_id, currency: str) -> Decimal:
 
 def public_emails(user_ids) -> dict:
     """The e-mails of those of ``user_ids`` the caller (``auth.uid()``) may see: their own and
-    their counterparties', from the ``public_profiles`` view (migration 0012) — ``users`` itself
-    shows a client their own row only."""
+    their counterparties', by the rule of the ``public_profiles`` view (migration 0012) — ``users``
+    itself shows a client their own row only. Through ``public_profiles_of`` (0021), which probes
+    only these ids rather than listing every counterparty of the caller."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, email FROM public_profiles WHERE id = ANY(%s::uuid[])", [list(user_ids)])
+        cursor.execute("SELECT id, email FROM escrow_private.public_profiles_of(%s::uuid[])", [list(user_ids)])
         return dict(cursor.fetchall())
 
 
@@ -74,6 +75,33 @@ def disputes_for(user) -> QuerySet[Dispute]:
 def transactions_for(user) -> QuerySet[Transaction]:
     """The user's own rows and their projects' rows: two indexed conditions, OR-ed."""
     return Transaction.objects.filter(Q(user=user) | Q(project_id__in_array=projects_for(user).values("id")))
+
+
+LEDGER_ORDER = ("-created_at", "id")
+
+
+def transactions_page(user, rows: QuerySet[Transaction], *, position: tuple | None, backwards: bool = False,
+                      size: int) -> list[Transaction]:
+    """Up to ``size`` of ``rows`` (already filtered) that ``transactions_for`` the user gives, newest
+    first (``LEDGER_ORDER``): those after ``position`` = (created_at, id), or with ``backwards``
+    those just before it (the previous page), still newest first.
+
+    A keyset page, never an OFFSET nor a COUNT: its cost does not grow with the ledger. The user's
+    own rows and their projects' rows are two index range reads (``transactions_user_page_idx``,
+    ``transactions_project_page_idx``), each cut at ``size``, merged: one OR over both had the
+    planner walk the whole ledger by date looking for the user's rows."""
+    order = ("created_at", "-id") if backwards else LEDGER_ORDER
+    if position is not None:
+        created_at, row_id = position
+        if backwards:
+            rows = rows.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__lt=row_id))
+        else:
+            rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__gt=row_id))
+    own = rows.filter(user=user).order_by(*order)[:size]
+    projects = rows.filter(project_id__in_array=projects_for(user).values("id")).order_by(*order)[:size]
+    # UNION (not ALL): a row of the user's on their own project is in both.
+    page = list(own.union(projects).order_by(*order)[:size])
+    return page[::-1] if backwards else page
 
 
 def held_per_currency() -> dict[str, Decimal]:

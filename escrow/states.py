@@ -195,7 +195,12 @@ def allowed_actions(transitions: dict[str, Transition], *, project, actor, miles
     roles = actor_roles(project, actor)
     state, project_state = (project.status, None) if milestone is None else (milestone.status, project.status)
     allowed = []
-    for action in transitions:
+    for action, transition in transitions.items():
+        # The checks of ``require`` that need no guard, first and without raising: a list page asks
+        # this for every row, and most actions are refused by who or when.
+        if (not transition.actors & roles or state not in transition.sources
+                or (transition.project_states and project_state not in transition.project_states)):
+            continue
         try:
             require(transitions, action, state=state, roles=roles, project_state=project_state,
                     project=project, milestone=milestone, actor=actor)

@@ -100,32 +100,3 @@ def production_value(name: str):
                                  "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def database_settings(**env) -> dict:
-    clean = clean_environment() | {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "amani.example.com",
-                                   "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", **env}
-    result = subprocess.run(
-        [sys.executable, "-c", "import json, django; django.setup(); from django.conf import settings;"
-                               " print(json.dumps(settings.DATABASES['default'], default=str))"],
-        cwd=settings.BASE_DIR, env={**clean, "DJANGO_SETTINGS_MODULE": "amani.settings"}, capture_output=True,
-        text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def test_a_connection_pool_by_default_sized_from_the_environment():
-    default = database_settings()
-    assert default["CONN_MAX_AGE"] == 0 and default["OPTIONS"]["pool"]["min_size"] == 1
-    assert default["OPTIONS"]["pool"]["max_size"] == 4 and default["DISABLE_SERVER_SIDE_CURSORS"] is False
-    sized = database_settings(DB_POOL_MIN_SIZE="2", DB_POOL_MAX_SIZE="8", DB_DISABLE_SERVER_SIDE_CURSORS="true")
-    assert (sized["OPTIONS"]["pool"]["min_size"], sized["OPTIONS"]["pool"]["max_size"]) == (2, 8)
-    assert sized["DISABLE_SERVER_SIDE_CURSORS"] is True
-    without = database_settings(DB_POOL="false", DB_CONN_MAX_AGE="60")
-    assert "pool" not in without.get("OPTIONS", {}) and without["CONN_MAX_AGE"] == 60
-
-
-def test_the_tests_run_on_the_pool(db):
-    from django.db import connection
-
-    assert connection.pool is not None

@@ -3,12 +3,14 @@
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower, Now
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
 from escrow.api.tokens import TokenError, verify_access
-from escrow.models import User
+from escrow.models import Invitation, User
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -25,22 +27,32 @@ class BearerTokenAuthentication(BaseAuthentication):
         user = _user_for(claims, create=from_supabase)
         if user is None or not user.is_active:
             raise AuthenticationFailed("No active user for this token.")
-        # An open invitation to the caller's e-mail is joined at their next request (one indexed
-        # probe when there is none): Supabase users never sign in at our token endpoint, and a user
-        # already signed in becomes the party without signing in again. Outside the request's
-        # transaction (escrow/api/base.py authenticates first), each join in its own.
-        from escrow.services.invitations import invitations_join_for
+        # An open invitation to the caller's e-mail is joined at their next request (the probe is
+        # part of the query that loads the user): Supabase users never sign in at our token
+        # endpoint, and a user already signed in becomes the party without signing in again.
+        # Outside the request's transaction (escrow/api/base.py authenticates first), each join in
+        # its own.
+        if getattr(user, "has_open_invitation", True):
+            from escrow.services.invitations import invitations_join_for
 
-        invitations_join_for(user)
+            invitations_join_for(user)
         return user, claims
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
 
 
+# The caller's row and whether an invitation waits for their e-mail, in one query per request
+# (escrow/services/invitations.py joins it, with the same conditions). The password hash is not
+# needed to serve a request; the few views that check a password load it when they read it.
+OPEN_INVITATION = Invitation.objects.filter(email=Lower(OuterRef("email")), accepted_at__isnull=True,
+                                            withdrawn_at__isnull=True, expires_at__gt=Now())
+
+
 def _user_for(claims: dict, *, create: bool) -> User | None:
     user_id = UUID(claims["sub"])
-    user = User.objects.filter(pk=user_id).first()
+    user = (User.objects.filter(pk=user_id).defer("password")
+            .annotate(has_open_invitation=Exists(OPEN_INVITATION)).first())
     if user is not None or not create:
         return user
     # First request of a Supabase user whose row Supabase Auth's trigger (migration 0012) did not

@@ -73,3 +73,40 @@ def _depth_exceeds(data, limit: int) -> bool:
             return True
         pending.extend((child, depth + 1) for child in children)
     return False
+
+
+def list_data(serializer_class, instances, context: dict | None = None) -> list[dict]:
+    """``serializer_class(instances, many=True, context=context).data`` for a page of a list, the
+    same output for a fraction of the time: the serializer's fields are resolved once per page,
+    not looked up and wrapped per row. For read-only serializers whose fields read plain attributes
+    of the instance (``source`` without dots) or are SerializerMethodFields; a test compares the
+    two outputs field by field."""
+    serializer = serializer_class(context=context or {})
+    plan = []
+    for name, field in serializer.fields.items():
+        if field.write_only:
+            continue
+        if isinstance(field, serializers.SerializerMethodField):
+            plan.append((name, None, getattr(serializer, field.method_name)))
+        elif isinstance(field, MoneyField):
+            plan.append((name, field.source, field.currency_attr))
+        elif "." in field.source or field.source == "*":
+            raise TypeError(f"list_data reads plain attributes only: {serializer_class.__name__}.{name}")
+        else:
+            plan.append((name, field.source, field.to_representation))
+    rows = []
+    for instance in instances:
+        row = {}
+        for name, source, convert in plan:
+            if source is None:
+                row[name] = convert(instance)
+                continue
+            value = getattr(instance, source)
+            if value is None:
+                row[name] = None
+            elif isinstance(convert, str):  # money in its row's currency, as MoneyField renders it
+                row[name] = f"{Decimal(value):.{decimals(getattr(instance, convert, 'USD'))}f}"
+            else:
+                row[name] = convert(value)
+        rows.append(row)
+    return rows

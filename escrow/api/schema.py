@@ -29,6 +29,7 @@ import re
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import AllowAny
 
 from escrow.api.fields import MoneyInputField
@@ -137,8 +138,9 @@ class EscrowAutoSchema(AutoSchema):
             codes.add("401")
         if self.method in WRITES and self._signed_in():
             codes |= {"403", "409"}
-        if re.search(r"{\w+}", self.path) or self._is_list_view() and self._get_paginator():
-            codes.add("404")
+        if re.search(r"{\w+}", self.path) or self._is_list_view() and isinstance(
+                self._get_paginator(), PageNumberPagination | CursorPagination):
+            codes.add("404")  # DRF's page past the last, or its cursor that is not ours
         if self._idempotent():
             codes.add("422")
         if self.view.throttle_classes:

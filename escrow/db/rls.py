@@ -21,6 +21,10 @@ SWITCH = (
     "SELECT current_setting('role'), coalesce(current_setting('request.jwt.claims', true), ''),"
     " set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 )
+SWITCH_ROLE_ONLY = (
+    "SELECT current_setting('role'), coalesce(current_setting('request.jwt.claims', true), ''),"
+    " set_config('role', %s, true)"
+)
 RESTORE = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 
 
@@ -30,13 +34,14 @@ def claims_for(role: str, user_id: UUID | str | None) -> str:
 
 def switch_role(role: str, claims: str | None = None, *, using: str = "default") -> Previous:
     """Act as ``role`` (``none``: the session's own role) until the transaction ends or ``restore_role``.
-    ``claims=None`` keeps the current claims."""
+    ``claims=None`` keeps the current claims (one statement either way)."""
     with connections[using].cursor() as cursor:
         if claims is None:
-            cursor.execute("SELECT coalesce(current_setting('request.jwt.claims', true), '')")
-            claims = cursor.fetchone()[0]
-        cursor.execute(SWITCH, [role, claims])
-        previous_role, previous_claims, _, _ = cursor.fetchone()
+            cursor.execute(SWITCH_ROLE_ONLY, [role])
+            previous_role, previous_claims, _ = cursor.fetchone()
+        else:
+            cursor.execute(SWITCH, [role, claims])
+            previous_role, previous_claims, _, _ = cursor.fetchone()
     return previous_role, previous_claims
 
 

@@ -62,6 +62,10 @@ class Transaction(TimestampedModel):
             models.Index(fields=["transaction_type"], name="transactions_type_idx"),
             models.Index(fields=["status"], name="transactions_status_idx"),
             models.Index(fields=["created_at"], name="transactions_created_at_idx"),
+            # A page of a user's ledger, newest first (escrow.selectors.transactions_page): their own
+            # rows and their projects' rows, each an index range read whatever the ledger's size.
+            models.Index(fields=["user", "-created_at", "id"], name="transactions_user_page_idx"),
+            models.Index(fields=["project", "-created_at", "id"], name="transactions_project_page_idx"),
             models.Index(fields=["gateway_reference"], name="transactions_gateway_ref_idx"),
         ]
 

@@ -68,8 +68,7 @@ def offer_counter(*, offer: SettlementOffer, actor: User, seller_amount, buyer_a
     project, _, dispute, open_offer = _locked(offer.dispute_id)
     roles = actor_roles(project, actor)
     require_on_case("counter_offer", dispute=dispute, offer=_the(open_offer, offer), actor=actor, roles=roles)
-    open_offer.status, open_offer.decided_at, open_offer.decided_by = OfferStatus.COUNTERED, timezone.now(), actor
-    open_offer.save(update_fields=["status", "decided_at", "decided_by"])
+    _decide(open_offer, OfferStatus.COUNTERED, actor)
     return _create(project, dispute, actor, roles, "offer_counter", seller_amount, buyer_amount, note,
                    counters=open_offer)
 
@@ -80,8 +79,7 @@ def offer_withdraw(*, offer: SettlementOffer, actor: User) -> SettlementOffer:
     project, _, dispute, open_offer = _locked(offer.dispute_id)
     roles = actor_roles(project, actor)
     require_on_case("withdraw_offer", dispute=dispute, offer=_the(open_offer, offer), actor=actor, roles=roles)
-    open_offer.status, open_offer.decided_at, open_offer.decided_by = OfferStatus.WITHDRAWN, timezone.now(), actor
-    open_offer.save(update_fields=["status", "decided_at", "decided_by"])
+    _decide(open_offer, OfferStatus.WITHDRAWN, actor)
     _event(project, dispute, actor, roles, "offer_withdraw", open_offer)
     return open_offer
 
@@ -92,13 +90,17 @@ def offer_accept(*, offer: SettlementOffer, actor: User) -> SettlementOffer:
     project, milestones, dispute, open_offer = _locked(offer.dispute_id)
     roles = actor_roles(project, actor)
     require_on_case("accept_offer", dispute=dispute, offer=_the(open_offer, offer), actor=actor, roles=roles)
-    open_offer.status, open_offer.decided_at, open_offer.decided_by = OfferStatus.ACCEPTED, timezone.now(), actor
-    open_offer.save(update_fields=["status", "decided_at", "decided_by"])
+    _decide(open_offer, OfferStatus.ACCEPTED, actor)
     _event(project, dispute, actor, roles, "offer_accept", open_offer)
     settle(dispute=dispute, project=project, milestones=milestones, actor=actor, roles=roles,
            outcome=DisputeOutcome.SETTLED, seller_amount=open_offer.seller_amount,
            buyer_amount=open_offer.buyer_amount, note=f"Settled by the parties: offer {open_offer.pk} accepted.")
     return open_offer
+
+
+def _decide(offer: SettlementOffer, status: str, actor: User) -> None:
+    offer.status, offer.decided_at, offer.decided_by = status, timezone.now(), actor
+    offer.save(update_fields=["status", "decided_at", "decided_by"])
 
 
 def _the(open_offer, offer):

@@ -1,6 +1,7 @@
 """What every request shares: RLS on its queries, idempotency keys, the error shape, query counts."""
 
 import hashlib
+import itertools
 import threading
 
 import pytest
@@ -223,3 +224,15 @@ def test_list_endpoints_run_a_constant_number_of_queries(db, url):
     few = _queries(client, url)
     grow(30)
     assert _queries(client, url) == few
+
+
+def test_a_request_authenticates_in_one_query_without_the_password_hash(db):
+    """The caller's row and whether an invitation waits for them come in one query, before the
+    request's transaction; the row read leaves the password hash out."""
+    client = client_for(UserFactory())
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/projects/").status_code == 200
+    before_switch = [q for q in itertools.takewhile(lambda q: "set_config('role'" not in q["sql"], captured)
+                     if not q["sql"].startswith("SAVEPOINT")]  # the test's own transaction
+    assert len(before_switch) == 1
+    assert '"invitations"' in before_switch[0]["sql"] and "hashed_password" not in before_switch[0]["sql"]

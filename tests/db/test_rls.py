@@ -22,6 +22,7 @@ from tests.factories import MilestoneFactory, ProjectFactory, TransactionFactory
 
 DENIED = "permission denied"
 POLICY = "row-level security policy"
+PROFILES_OF = "escrow_private.public_profiles_of(array['{B}', '{S}', '{X}']::uuid[])"
 READ_ONLY = 'view "public_profiles"'  # not updatable: refused before any privilege is checked
 SQLSTATES = {DENIED: "42501", POLICY: "42501", READ_ONLY: "55000"}  # insufficient_privilege; not in prerequisite state
 
@@ -131,6 +132,12 @@ CASES = [
     ("profiles stranger reads a party", "stranger", "select id from public_profiles where id = '{B}'", 0),
     ("profiles no token reads", "no_token", "select id from public_profiles", 0),
     ("profiles anon reads", "anon", "select id from public_profiles", DENIED),
+    # The same rule for the ids a page names (migration 0021; the API's parties' e-mails).
+    ("profiles_of creator reads", "creator", f"select id from {PROFILES_OF}", 2),
+    ("profiles_of counterparty reads", "counterparty", f"select id from {PROFILES_OF}", 2),
+    ("profiles_of stranger reads", "stranger", f"select id from {PROFILES_OF}", 1),
+    ("profiles_of no token reads", "no_token", f"select id from {PROFILES_OF}", 0),
+    ("profiles_of anon reads", "anon", f"select id from {PROFILES_OF}", DENIED),
     ("profiles update", "creator", "update public_profiles set full_name = 'Evil' where id = '{S}'", READ_ONLY),
     ("profiles insert", "creator", "insert into public_profiles (id, email) values ('{X}', 'x@example.com')", READ_ONLY),
     ("profiles delete", "creator", "delete from public_profiles where id = '{S}'", READ_ONLY),
@@ -271,6 +278,7 @@ DEACTIVATED_CASES = [
     ("users read own", "select id from users where id = '{B}'", 1),
     ("users update own", "update users set full_name = 'New' where id = '{B}'", 1),
     ("public_profiles read", "select id from public_profiles", 2),
+    ("public_profiles_of read", f"select id from {PROFILES_OF}", 2),
     ("projects read", "select id from projects", 2),
     ("projects insert", NEW_PROJECT + "('Mine', 10, '{B}', '{B}', null, 'draft')", 1),
     ("projects update", "update projects set title = 'Edited' where id = '{P}'", 1),

@@ -9,11 +9,9 @@ milestone while the others went on, and the database's deferred rules hold (``di
 no milestone stays disputed after its dispute ended).
 """
 
-import os
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
@@ -95,13 +93,7 @@ class PartialFreezeMachine(EscrowMachine):
             assert project.status == ("completed" if ended.seller_amount > 0 else "refunded")
 
 
-PartialFreezeMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_STATEFUL_EXAMPLES", "200")),
-    stateful_step_count=25,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+PartialFreezeMachine.TestCase.settings = EscrowMachine.TestCase.settings  # HYPOTHESIS_STATEFUL_EXAMPLES
 
 
 @pytest.mark.slow

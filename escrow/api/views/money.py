@@ -15,17 +15,20 @@ from escrow import services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
+from escrow.api.fields import list_data
+from escrow.api.pagination import KeysetPagination
 from escrow.api.views.common import ERROR, money_text, query_choice, valid
 from escrow.commission import commission_quote
 from escrow.errors import InvalidInput
 from escrow.models import Transaction, TransactionStatus, TransactionType
 from escrow.payments import compliance, contract, gateway
 from escrow.payments.fincra import FincraError, NotConfigured, Rejected, Unauthorized
-from escrow.selectors import available_balances, transactions_for
+from escrow.selectors import available_balances, transactions_for, transactions_page
 
 
 class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.TransactionSerializer
+    pagination_class = KeysetPagination  # the ledger grows without bound: no COUNT, no OFFSET
 
     def get_queryset(self):
         return transactions_for(self.request.user).order_by("-created_at", "id")
@@ -36,7 +39,8 @@ class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gen
         OpenApiParameter("status", enum=TransactionStatus.values),
     ])
     def list(self, request):
-        rows = self.get_queryset()
+        self.paginator.prepare(request)
+        rows = Transaction.objects.all()
         if project := request.query_params.get("project"):
             try:
                 rows = rows.filter(project_id=uuid.UUID(project))
@@ -46,8 +50,10 @@ class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gen
             rows = rows.filter(transaction_type=value)
         if value := query_choice(request, "status", TransactionStatus.values):
             rows = rows.filter(status=value)
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(s.TransactionSerializer(page, many=True).data)
+        paginator = self.paginator
+        page = paginator.page(transactions_page(request.user, rows, position=paginator.position,
+                                                backwards=paginator.backwards, size=paginator.fetch))
+        return self.get_paginated_response(list_data(s.TransactionSerializer, page))
 
 
 class BalanceView(EscrowAPIView):

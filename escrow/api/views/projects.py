@@ -14,6 +14,7 @@ from escrow import services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
+from escrow.api.fields import list_data
 from escrow.api.views.common import ERROR, money_text, query_choice, valid
 from escrow.models import Invitation, Milestone, ProjectStatus, Transaction, User
 from escrow.payments import gateway
@@ -70,7 +71,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
             projects = projects.filter(**{value: request.user})
         projects = projects.order_by(query_choice(request, "ordering", PROJECT_ORDERING) or "-created_at", "id")
         page = self.paginate_queryset(projects)
-        return self.get_paginated_response(s.ProjectSerializer(page, many=True, context=page_context(request, page)).data)
+        return self.get_paginated_response(list_data(s.ProjectSerializer, page, page_context(request, page)))
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
     def create(self, request):
