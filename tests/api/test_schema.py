@@ -170,3 +170,10 @@ def test_the_app_itself_serves_swagger_uis_scripts(settings, tmp_path):
     response = Client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert response.status_code == 200
     assert b"SwaggerUI" in b"".join(response.streaming_content)
+
+
+def test_every_operation_but_health_declares_a_client_error(schema):
+    """Redocly's operation-4xx-response, with its one exception (tests/clients/redocly.yaml)."""
+    for path, method, operation in operations(schema):
+        client_errors = [code for code in operation["responses"] if code.startswith("4")]
+        assert bool(client_errors) == (path != "/api/v1/health/"), (method, path)

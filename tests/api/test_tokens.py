@@ -313,3 +313,17 @@ def test_a_malformed_key_in_the_jwks_is_a_401(supabase):
     response = me(supabase.token("key-1"))
     assert response.status_code == 401, response.content
     assert response.json()["error"]["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize("token", ["valid", "garbage"])
+def test_registering_while_sending_a_token_creates_the_account_and_ignores_the_token(db, token):
+    signed_in = UserFactory()
+    bearer = issue_tokens(signed_in)["access"] if token == "valid" else "not.a.token"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    answer = client.post("/api/v1/auth/register/", {"email": "second@example.com", "password": "a long passphrase 42",
+                                                    "full_name": "Sam Second"}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["email"] == "second@example.com"
+    assert User.objects.filter(email="second@example.com").count() == 1
+    assert User.objects.get(pk=signed_in.pk).email != "second@example.com"

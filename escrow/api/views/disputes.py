@@ -21,6 +21,7 @@ from escrow.api.fields import MoneyField
 from escrow.api.views.common import ERROR, query_choice, valid
 from escrow.models import Dispute, DisputeEvidence, DisputeMessage, DisputeStatus, SettlementOffer
 from escrow.selectors import disputes_for
+from escrow.services.disputes_case import KINDS as EVIDENCE_KINDS
 from escrow.services.disputes_case import evidence_open
 from escrow.states import dispute_allowed_actions
 
@@ -199,7 +200,7 @@ class EvidenceDownloadView(EscrowAPIView):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)  # a file whatever the Accept header
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, **COMMON_ERRORS})
+    @extend_schema(responses={**{(200, kind): bytes for kind, _, _ in EVIDENCE_KINDS}, **COMMON_ERRORS})
     def get(self, request, pk, evidence_id):
         dispute = _dispute(request, pk)
         evidence = get_object_or_404(dispute.evidence.all(), pk=evidence_id)  # found under RLS: the access check
