@@ -95,7 +95,7 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
         # The queue opens on the open cases; "All" in the status filter shows the others.
         if not request.GET and request.method == "GET" and self.has_view_permission(request):
             return HttpResponseRedirect(f"{request.path}?status__exact={DisputeStatus.OPEN}")
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {"title": "Dispute cases", **(extra_context or {})})
 
     @admin.display(description="case", ordering="created_at")
     def case(self, dispute) -> str:
