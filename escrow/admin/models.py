@@ -240,7 +240,9 @@ class EventInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     classes = ["collapse"]
     verbose_name_plural = "Audit trail"
-    fields = ["created_at", "actor_kind", "actor", "action", "milestone", "from_state", "to_state", "data"]
+    # ``subject``: a milestone dispute recorded before disputes were cases wrote two events, the
+    # milestone's and the project's, both naming the milestone; without it they read as one row twice.
+    fields = ["created_at", "actor_kind", "actor", "action", "subject", "milestone", "from_state", "to_state", "data"]
     readonly_fields = fields
     ordering = ["created_at"]
 
@@ -403,7 +405,8 @@ class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(EscrowEvent)
 class EscrowEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "action", "actor_kind", "actor", "project", "milestone", "from_state", "to_state"]
+    list_display = ["created_at", "action", "actor_kind", "actor", "subject", "project", "milestone", "from_state",
+                    "to_state"]
     list_filter = ["action", "actor_kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["project__title", "actor__email", "action"]
     date_hierarchy = "created_at"

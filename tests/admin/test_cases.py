@@ -264,3 +264,17 @@ def test_one_dispute_is_one_row_in_the_audit_trail(operator, case):
     page = client.get(reverse("admin:escrow_project_change", args=[case.project_id])).content.decode()
     trail = page[page.index('id="events-group"'):]
     assert trail.count("The logo files are missing.") == 1
+
+
+def test_a_milestone_dispute_recorded_twice_before_cases_reads_as_two_subjects(operator, case):
+    """Before disputes were cases, a milestone dispute wrote the milestone's event and the
+    project's, both naming the milestone: the trail now says which is which."""
+    client, _ = operator
+    project, milestone = case.project, case.milestone
+    for subject in ("milestone", "project"):
+        EscrowEvent.objects.create(actor=project.buyer, actor_kind="user", action="dispute", subject=subject,
+                                   project=project, milestone=milestone, from_state="in_progress",
+                                   to_state="disputed", data={"reason": "recorded the old way"})
+    page = client.get(reverse("admin:escrow_project_change", args=[project.pk])).content.decode()
+    trail = page[page.index('id="events-group"'):]
+    assert '<td class="field-subject"><p>milestone</p>' in trail and '<td class="field-subject"><p>project</p>' in trail
