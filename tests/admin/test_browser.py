@@ -79,8 +79,9 @@ def test_an_operator_resolves_a_case_with_evidence_by_split(live_server, committ
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     operator = an_operator()
-    project = builders.delivered(amounts=("1000.00", "500.00"), fee_bearer="split",
-                                 title="Logo and brand book")
+    project = builders.delivered(amounts=("1000.00", "500.00"), fee_bearer="split", title="Logo and brand book",
+                                 buyer=UserFactory(email="amina@buyer.example"),
+                                 seller=UserFactory(email="kofi@studio.example"))
     milestone = project.milestones.get(order_index=0)
     services.milestone_dispute(milestone=milestone, actor=project.buyer,
                                reason="The logo files are missing from the delivery.")
@@ -111,7 +112,7 @@ def test_an_operator_resolves_a_case_with_evidence_by_split(live_server, committ
         with page.expect_download() as download:
             page.click("#evidence a:has-text('delivered-folder.png')")
         downloaded = Path(download.value.path()).read_bytes()
-        page.screenshot(path=str(shots / "case-page.png"))
+        page.screenshot(path=str(shots / "case-page.png"), full_page=True)
 
         page.check("#id_resolve-outcome_2")  # split (prefilled: everything to the seller)
         page.fill("#id_resolve-seller_amount", "600.00")
