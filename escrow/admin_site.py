@@ -41,7 +41,7 @@ class EscrowAdminSite(admin.AdminSite):
             context["open_disputes"] = {
                 "count": open_cases.count(),
                 "overdue": open_cases.filter(response_due_at__lte=timezone.now()).count(),
-                "url": f"{reverse('admin:escrow_dispute_changelist')}?status__exact={DisputeStatus.OPEN}",
+                "url": f"{reverse('admin:escrow_dispute_changelist')}?status={DisputeStatus.OPEN}",
             }
         if user.has_perm("escrow.view_project"):
             projects = reverse("admin:escrow_project_changelist")

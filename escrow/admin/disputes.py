@@ -34,6 +34,27 @@ from escrow.services.settlement import FINISHED
 from escrow.states import OPERATOR_PERMISSION
 
 
+class CaseStatusFilter(admin.SimpleListFilter):
+    """Open cases unless asked otherwise: the queue is what is waiting."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(DisputeStatus.OPEN, "Open"), (DisputeStatus.RESOLVED, "Resolved"), ("all", "All")]
+
+    def value(self):
+        return super().value() or DisputeStatus.OPEN
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() == "all" else queryset.filter(status=self.value())
+
+
 class AssignedFilter(admin.SimpleListFilter):
     title = "assigned to"
     parameter_name = "assigned"
@@ -83,7 +104,7 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
     change view, replaced by ``case.html``)."""
 
     list_display = ["case", "status", "raised", "deadline", "frozen", "assigned", "outcome"]
-    list_filter = ["status", AssignedFilter, OverdueFilter, "outcome", "currency"]
+    list_filter = [CaseStatusFilter, AssignedFilter, OverdueFilter, "outcome", "currency"]
     search_fields = ["project__title", "reason", "raised_by__email", "project__buyer__email",
                      "project__seller__email", "=id"]
     ordering = ["response_due_at", "created_at"]  # the deadline first; of two due at once, the older
@@ -92,9 +113,6 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
     project_path = "project__"
 
     def changelist_view(self, request, extra_context=None):
-        # The queue opens on the open cases; "All" in the status filter shows the others.
-        if not request.GET and request.method == "GET" and self.has_view_permission(request):
-            return HttpResponseRedirect(f"{request.path}?status__exact={DisputeStatus.OPEN}")
         return super().changelist_view(request, {"title": "Dispute cases", **(extra_context or {})})
 
     @admin.display(description="case", ordering="created_at")

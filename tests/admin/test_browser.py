@@ -166,7 +166,7 @@ def test_the_parties_settle_through_the_api_and_the_console_shows_it(live_server
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         log_in(page, live_server.url, operator)
         open_count = page.locator("#open-disputes").inner_text()
-        page.goto(f"{live_server.url}/admin/escrow/dispute/?status__exact=resolved")
+        page.goto(f"{live_server.url}/admin/escrow/dispute/?status=resolved")
         listed = page.locator("#result_list").inner_text()
         page.click("#result_list a:has-text('Mobile app prototype')")
         summary = page.locator("#case-summary").inner_text()

@@ -272,7 +272,7 @@ def test_the_dashboard(operator):
     page = client.get(reverse("admin:index")).content.decode()
     assert 'id="open-disputes">1</a>' in page
     assert "1000.00 USD" in page and "5000.00 KES" in page
-    assert "/admin/escrow/dispute/?status__exact=open" in page and "?stuck=yes" in page
+    assert "/admin/escrow/dispute/?status=open" in page and "?stuck=yes" in page
 
 
 @pytest.mark.parametrize("model", ["dispute", "project", "milestone", "transaction", "escrowevent", "user"])
@@ -282,7 +282,7 @@ def test_changelist_queries_do_not_grow_with_rows(operator, model):
 
     def queries():
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(url, follow=True).status_code == 200  # the queue redirects to its open cases
+            assert client.get(url).status_code == 200
         return len(captured)
 
     builders.disputed()
