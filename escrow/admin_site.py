@@ -1,4 +1,4 @@
-"""The admin site, with a dashboard on its first page: open disputes, stuck payments, money held,
+"""The admin site, with a dashboard on its first page: open dispute cases (to their queue), stuck payments, money held,
 and FinCra's wallet against what the ledger owes.
 
 Outside the ``escrow.admin`` package on purpose: Django imports the site class while it builds the
@@ -7,9 +7,10 @@ site, and importing the package then would register the model admins on a site b
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from escrow import logins
-from escrow.models import ProjectStatus
+from escrow.models import DisputeStatus
 from escrow.selectors import held_per_currency, latest_wallet_checks, stuck_payments
 
 
@@ -33,14 +34,17 @@ class EscrowAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         user = request.user
         context = {**(extra_context or {})}
+        if user.has_perm("escrow.view_dispute"):
+            from escrow.models import Dispute
+
+            open_cases = Dispute.objects.filter(status=DisputeStatus.OPEN)
+            context["open_disputes"] = {
+                "count": open_cases.count(),
+                "overdue": open_cases.filter(response_due_at__lte=timezone.now()).count(),
+                "url": f"{reverse('admin:escrow_dispute_changelist')}?status={DisputeStatus.OPEN}",
+            }
         if user.has_perm("escrow.view_project"):
             projects = reverse("admin:escrow_project_changelist")
-            from escrow.models import Project
-
-            context["open_disputes"] = {
-                "count": Project.objects.filter(status=ProjectStatus.DISPUTED).count(),
-                "url": f"{projects}?status__exact={ProjectStatus.DISPUTED}",
-            }
             context["held"] = [
                 {"currency": currency, "amount": amount, "url": f"{projects}?currency__exact={currency}"}
                 for currency, amount in held_per_currency().items()

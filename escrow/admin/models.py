@@ -13,6 +13,7 @@ from escrow import services
 from escrow.admin.actions import NoteForm, ReasonForm, ResolutionForm, run_service, with_form
 from escrow.models import (
     DeliveryTrigger,
+    DisputeStatus,
     EscrowEvent,
     Milestone,
     Project,
@@ -239,7 +240,9 @@ class EventInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     classes = ["collapse"]
     verbose_name_plural = "Audit trail"
-    fields = ["created_at", "actor_kind", "actor", "action", "milestone", "from_state", "to_state", "data"]
+    # ``subject``: a milestone dispute recorded before disputes were cases wrote two events, the
+    # milestone's and the project's, both naming the milestone; without it they read as one row twice.
+    fields = ["created_at", "actor_kind", "actor", "action", "subject", "milestone", "from_state", "to_state", "data"]
     readonly_fields = fields
     ordering = ["created_at"]
 
@@ -256,11 +259,11 @@ class ProjectAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     list_select_related = ["buyer", "seller"]
     raw_id_fields = ["creator", "buyer", "seller", "cancel_requested_by"]
-    readonly_fields = ["id", "created_at", "updated_at", "held_amount"]
-    # What an operator needs first (state and money) leads; the ledger and the audit trail are
-    # folded below the milestones.
+    readonly_fields = ["id", "created_at", "updated_at", "held_amount", "open_case"]
+    # What an operator needs first (state, money, the open case) leads; the ledger and the audit
+    # trail are folded below the milestones.
     fieldsets = [
-        (None, {"fields": ["status", "held_amount", "title", "total_amount", "currency"]}),
+        (None, {"fields": ["status", "held_amount", "open_case", "title", "total_amount", "currency"]}),
         ("Parties", {"fields": ["creator", "buyer", "seller"]}),
         ("Terms", {"fields": ["description", "fee_bearer", "commission_percent", "inspection_days",
                               "completion_criteria", "start_date", "due_date", "terms_accepted_at"]}),
@@ -282,10 +285,23 @@ class ProjectAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, admin.ModelAdmin):
     def held_amount(self, project) -> str:
         return f"{project.held} {project.currency}"
 
+    @admin.display(description="dispute case")
+    def open_case(self, project) -> str:
+        if project.pk is None:
+            return "—"
+        cases = project.disputes.order_by("status", "-created_at").select_related("milestone")
+        links = [format_html('<a href="{}" class="case-link">{} case{}: {} {} frozen{}</a>',
+                             reverse("admin:escrow_dispute_change", args=[case.pk]),
+                             "Open" if case.status == DisputeStatus.OPEN else "Resolved",
+                             f" on “{case.milestone.title}”" if case.milestone_id else "",
+                             case.frozen_amount, case.currency,
+                             f" ({case.outcome})" if case.outcome else "") for case in cases]
+        return format_html_join(format_html("<br>"), "{}", ((link,) for link in links)) or "none"
+
     def get_readonly_fields(self, request, obj=None):
         # After proposal the terms, the money and the state change only through actions.
         if obj is not None and obj.status != ProjectStatus.DRAFT:
-            return [f.name for f in obj._meta.concrete_fields] + ["held_amount"]
+            return [f.name for f in obj._meta.concrete_fields] + ["held_amount", "open_case"]
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -389,7 +405,8 @@ class TransactionAdmin(OperatorActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(EscrowEvent)
 class EscrowEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "action", "actor_kind", "actor", "project", "milestone", "from_state", "to_state"]
+    list_display = ["created_at", "action", "actor_kind", "actor", "subject", "project", "milestone", "from_state",
+                    "to_state"]
     list_filter = ["action", "actor_kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["project__title", "actor__email", "action"]
     date_hierarchy = "created_at"

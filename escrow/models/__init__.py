@@ -3,6 +3,7 @@
 from escrow.models.choices import FeeBearer, MilestoneStatus, ProjectStatus, TransactionStatus, TransactionType
 from escrow.models.disputes import (
     Dispute,
+    DisputeAssignment,
     DisputeEvidence,
     DisputeMessage,
     DisputeOutcome,
@@ -25,6 +26,7 @@ __all__ = [
     "ActorKind",
     "DeliveryTrigger",
     "Dispute",
+    "DisputeAssignment",
     "DisputeEvidence",
     "DisputeMessage",
     "DisputeOutcome",

@@ -171,3 +171,25 @@ class SettlementOffer(models.Model):
                                    name="dispute_offers_chk_decided"),
         ]
         indexes = [models.Index(fields=["dispute", "created_at"], name="dispute_offers_case_idx")]
+
+
+class DisputeAssignment(models.Model):
+    """Which operator works on a case: the operators' queue only.
+
+    Its own table, not a column of ``disputes``, because parties read their ``disputes`` rows
+    directly (PostgREST, and the API's queries as ``authenticated``): this table has RLS enabled
+    and no policy or grant for any client role, so who handles a case stays among operators
+    (migration 0022).
+    """
+
+    dispute = models.OneToOneField(Dispute, on_delete=models.CASCADE, primary_key=True, related_name="assignment")
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "dispute_assignments"
+        indexes = [models.Index(fields=["operator"], name="dispute_assignments_op_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operator} on {self.dispute_id}"

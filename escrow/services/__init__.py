@@ -5,7 +5,12 @@ nothing else to change state or move money.
 """
 
 from escrow.services.disputes import dispute_open, dispute_resolve
-from escrow.services.disputes_case import dispute_evidence_add, dispute_message_post, disputes_deadline_due
+from escrow.services.disputes_case import (
+    dispute_assign,
+    dispute_evidence_add,
+    dispute_message_post,
+    disputes_deadline_due,
+)
 from escrow.services.disputes_offers import offer_accept, offer_counter, offer_make, offer_withdraw
 from escrow.services.drafts import (
     milestone_create,
@@ -67,6 +72,7 @@ __all__ = [
     "deposit_confirm",
     "deposit_fail",
     "deposit_record_checkout",
+    "dispute_assign",
     "dispute_evidence_add",
     "dispute_message_post",
     "dispute_open",

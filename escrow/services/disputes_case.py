@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from escrow.errors import InvalidInput
-from escrow.models import Dispute, DisputeEvidence, DisputeMessage, DisputeStatus, User
+from escrow.errors import InvalidInput, NotAllowed
+from escrow.models import Dispute, DisputeAssignment, DisputeEvidence, DisputeMessage, DisputeStatus, User
 from escrow.services.audit import record_event
 from escrow.services.locks import lock_dispute
 from escrow.states import OPERATOR_PERMISSION, actor_roles, require_on_case
@@ -171,3 +171,19 @@ def disputes_deadline_due(*, now=None) -> list[Dispute]:
     if told:
         logger.info("dispute response deadlines passed: %d case(s)", len(told))
     return told
+
+
+@transaction.atomic
+def dispute_assign(*, dispute: Dispute, actor: User, operator: User) -> DisputeAssignment:
+    """An operator gives an open case to an operator (themselves or another): the queue's "assigned
+    to". Not to a party of the project, who may not act on it as an operator. No escrow event: the
+    parties read the audit trail, and who handles their case is the operators' business (the
+    console's log records it)."""
+    project, dispute, _ = _case(dispute.pk, actor, "resolve")
+    if not (operator.is_active and operator.is_staff and operator.has_perm(OPERATOR_PERMISSION)):
+        raise InvalidInput(f"{operator} is not an operator.", field="operator")
+    if operator.pk in (project.creator_id, project.buyer_id, project.seller_id):
+        raise NotAllowed(f"{operator} is a party to this project: another operator must handle the case.")
+    assignment, _ = DisputeAssignment.objects.update_or_create(
+        dispute=dispute, defaults={"operator": operator, "assigned_by": actor})
+    return assignment

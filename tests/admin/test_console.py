@@ -63,10 +63,10 @@ def test_the_operators_group_has_exactly_the_consoles_permissions(db):
     codenames = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
     assert codenames == {"view_user", "view_project", "view_milestone", "view_transaction", "view_escrowevent",
                          "view_webhookevent", "view_walletcheck", "view_webhookendpoint", "view_webhookmessage",
-                         "view_webhookdelivery", "act_as_operator"}
+                         "view_webhookdelivery", "view_dispute", "act_as_operator"}
 
 
-@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "webhookevent", "walletcheck",
+@pytest.mark.parametrize("model", ["dispute", "project", "milestone", "transaction", "escrowevent", "webhookevent", "walletcheck",
                                    "user", "webhookendpoint", "webhookmessage", "webhookdelivery"])
 def test_staff_outside_the_group_see_nothing(outsider, model):
     assert outsider.get(reverse(f"admin:escrow_{model}_changelist")).status_code == 403
@@ -272,10 +272,10 @@ def test_the_dashboard(operator):
     page = client.get(reverse("admin:index")).content.decode()
     assert 'id="open-disputes">1</a>' in page
     assert "1000.00 USD" in page and "5000.00 KES" in page
-    assert "?status__exact=disputed" in page and "?stuck=yes" in page
+    assert "/admin/escrow/dispute/?status=open" in page and "?stuck=yes" in page
 
 
-@pytest.mark.parametrize("model", ["project", "milestone", "transaction", "escrowevent", "user"])
+@pytest.mark.parametrize("model", ["dispute", "project", "milestone", "transaction", "escrowevent", "user"])
 def test_changelist_queries_do_not_grow_with_rows(operator, model):
     client, _ = operator
     url = reverse(f"admin:escrow_{model}_changelist")
@@ -285,10 +285,10 @@ def test_changelist_queries_do_not_grow_with_rows(operator, model):
             assert client.get(url).status_code == 200
         return len(captured)
 
-    builders.funded()
+    builders.disputed()
     few = queries()
     for _ in range(8):
-        builders.delivered()
+        builders.disputed()
     assert queries() == few
 
 
