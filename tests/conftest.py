@@ -39,7 +39,7 @@ def committed_db(transactional_db):
     group, _ = Group.objects.get_or_create(name=operators.GROUP)
     wallet = importlib.import_module("escrow.migrations.0016_gateway_fees_wallet_checks")
     outbound = importlib.import_module("escrow.migrations.0017_outbound_webhooks")
-    cases = importlib.import_module("escrow.migrations.0022_dispute_assignments")
+    cases = importlib.import_module("escrow.migrations.0024_dispute_assignments")
     group.permissions.set(Permission.objects.filter(
         content_type__app_label="escrow",
         codename__in=[*operators.PERMISSIONS, wallet.PERMISSION, *outbound.PERMISSIONS, *cases.PERMISSIONS]))

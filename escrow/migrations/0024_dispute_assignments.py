@@ -41,7 +41,7 @@ def revoke_operators(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('escrow', '0021_dispute_cases'),
+        ('escrow', '0023_transactions_page_indexes'),
     ]
 
     operations = [
