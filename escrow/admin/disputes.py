@@ -88,6 +88,11 @@ class MessageForm(forms.Form):
     internal = forms.BooleanField(label="Internal note (operators only; the parties never see it)", required=False)
 
 
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label="File (PDF or image)")
+    description = forms.CharField(max_length=500, required=False)
+
+
 class AssignForm(forms.Form):
     operator = forms.ModelChoiceField(queryset=User.objects.none(), empty_label=None)
 
@@ -184,6 +189,7 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
         resolution = ResolutionForm(initial={"outcome": "split", "seller_amount": dispute.frozen_amount,
                                              "buyer_amount": "0.00"}, prefix="resolve")
         message = MessageForm(prefix="message")
+        attach = EvidenceForm(prefix="evidence")
         assign = AssignForm(project=dispute.project, prefix="assign",
                             initial={"operator": request.user.pk})
         if request.method == "POST":
@@ -197,6 +203,10 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
                 message = MessageForm(request.POST, prefix="message")
                 if self._post(request, dispute, message):
                     return HttpResponseRedirect(f"{request.path}#messages")
+            elif "attach_evidence" in request.POST:
+                attach = EvidenceForm(request.POST, request.FILES, prefix="evidence")
+                if self._attach(request, dispute, attach):
+                    return HttpResponseRedirect(f"{request.path}#evidence")
             elif "assign" in request.POST:
                 assign = AssignForm(request.POST, project=dispute.project, prefix="assign")
                 if self._assign(request, dispute, assign):
@@ -206,7 +216,7 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
             **case_context(dispute),
             "title": f"Dispute case: {dispute.project.title}",
             "opts": self.model._meta, "original": dispute, "can_act": can_act,
-            "resolution": resolution, "message": message, "assign": assign,
+            "resolution": resolution, "message": message, "attach": attach, "assign": assign,
             "assignment": getattr(dispute, "assignment", None),
             "queue_url": reverse("admin:escrow_dispute_changelist"),
             "project_url": reverse("admin:escrow_project_change", args=[dispute.project_id]),
@@ -239,6 +249,18 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
             return False
         kind = "internal note" if form.cleaned_data["internal"] else "message"
         self.message_user(request, f"Your {kind} is on the case.", messages.SUCCESS)
+        return True
+
+    def _attach(self, request, dispute, form) -> bool:
+        if not form.is_valid():
+            return False
+        try:
+            services.dispute_evidence_add(dispute=dispute, actor=request.user, upload=form.cleaned_data["file"],
+                                          description=form.cleaned_data["description"])
+        except EscrowError as error:  # checked by content and size, as the parties' uploads
+            form.add_error(None, str(error))
+            return False
+        self.message_user(request, "The file is on the case.", messages.SUCCESS)
         return True
 
     def _assign(self, request, dispute, form) -> bool:

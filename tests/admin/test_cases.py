@@ -253,6 +253,29 @@ def test_a_message_and_an_internal_note_from_the_case_page(operator, case):
     assert "Friday" in seen and "paid twice" not in seen
 
 
+def test_an_operator_attaches_evidence_checked_by_content_like_the_parties(operator, case, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from escrow.models import DisputeEvidence
+    from tests.api.conftest import client_for
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    client, me = operator
+    pdf = b"%PDF-1.4 the bank's statement"
+    refused = client.post(case_url(case), {"attach_evidence": "1", "evidence-file": SimpleUploadedFile(
+        "statement.pdf", b"MZ not a pdf at all", content_type="application/pdf")})
+    assert refused.status_code == 200 and "Only PDF files and images" in refused.content.decode()
+    assert not DisputeEvidence.objects.filter(dispute=case).exists() and not any(tmp_path.rglob("*.*"))
+    client.post(case_url(case), {"attach_evidence": "1", "evidence-description": "From the bank",
+                                 "evidence-file": SimpleUploadedFile("statement.pdf", pdf)})
+    [evidence] = DisputeEvidence.objects.filter(dispute=case)
+    assert (evidence.uploaded_by_id, evidence.content_type, evidence.description) == (me.pk, "application/pdf",
+                                                                                        "From the bank")
+    listed = client_for(case.project.seller).get(f"/api/v1/disputes/{case.pk}/evidence/").json()
+    assert [item["id"] for item in listed] == [str(evidence.pk)]
+
+
 # --- the project page ---
 
 def test_the_project_page_leads_with_status_held_and_the_open_case(operator, case):
