@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,10 +26,11 @@ from escrow import services
 from escrow.admin.actions import ResolutionForm
 from escrow.admin.models import NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin
 from escrow.commission import milestone_quote
+from escrow.downloads import evidence_response
 from escrow.errors import EscrowError
 from escrow.models import Dispute, DisputeStatus, EscrowEvent, Project, User
 from escrow.selectors import available_balances
-from escrow.services.disputes_case import evidence_open, operators
+from escrow.services.disputes_case import operators
 from escrow.services.settlement import FINISHED
 from escrow.states import OPERATOR_PERMISSION
 
@@ -180,8 +181,7 @@ class DisputeAdmin(NotOnOwnDealsMixin, OperatorActionsMixin, ReadOnlyMixin, admi
         evidence = dispute.evidence.filter(pk=evidence_id).first()
         if evidence is None:
             raise Http404
-        return FileResponse(evidence_open(evidence), content_type=evidence.content_type, as_attachment=True,
-                            filename=evidence.original_name)
+        return evidence_response(evidence)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         dispute = self._case_or_refuse(request, object_id)

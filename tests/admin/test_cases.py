@@ -274,6 +274,9 @@ def test_an_operator_attaches_evidence_checked_by_content_like_the_parties(opera
                                                                                         "From the bank")
     listed = client_for(case.project.seller).get(f"/api/v1/disputes/{case.pk}/evidence/").json()
     assert [item["id"] for item in listed] == [str(evidence.pk)]
+    download = client.get(reverse("admin:escrow_dispute_evidence", args=[case.pk, evidence.pk]))
+    assert download["Content-Disposition"] == 'attachment; filename="statement.pdf"'
+    assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
 # --- the project page ---

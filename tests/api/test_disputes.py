@@ -233,3 +233,16 @@ def test_the_schema_documents_every_case_operation(db):
         ("/api/v1/disputes/{id}/evidence/{evidence_id}/download/", "get", {"200", "401", "404"}),
     ]:
         assert statuses <= set(paths[path][method]["responses"]), path
+
+
+def test_a_file_is_downloaded_under_the_extension_of_its_content_never_the_name_given(case, storage):
+    """An HTML page behind a PNG signature, named evil.html, must not be saved as a page a click opens."""
+    dispute, buyer, seller = case
+    polyglot = PNG + b"<html><script>alert(document.domain)</script></html>"
+    created = ok(buyer.post(f"/api/v1/disputes/{dispute.pk}/evidence/",
+                            {"file": SimpleUploadedFile("../../evil.html", polyglot)}, format="multipart"), 201)
+    download = seller.get(created["download_url"])
+    assert download.status_code == 200 and download["Content-Type"] == "image/png"
+    assert download["Content-Disposition"] == 'attachment; filename="evil.png"'
+    assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert download["X-Content-Type-Options"] == "nosniff"

@@ -8,7 +8,6 @@ Operators work on cases from the console, which calls the same services.
 
 from decimal import Decimal
 
-from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
@@ -19,10 +18,10 @@ from escrow import services
 from escrow.api.base import EscrowAPIView, as_owner
 from escrow.api.fields import MoneyField
 from escrow.api.views.common import ERROR, query_choice, valid
+from escrow.downloads import evidence_response
 from escrow.models import Dispute, DisputeEvidence, DisputeMessage, DisputeStatus, SettlementOffer
 from escrow.selectors import disputes_for
 from escrow.services.disputes_case import KINDS as EVIDENCE_KINDS
-from escrow.services.disputes_case import evidence_open
 from escrow.states import dispute_allowed_actions
 
 COMMON_ERRORS = {401: ERROR, 404: ERROR}
@@ -205,13 +204,7 @@ class EvidenceDownloadView(EscrowAPIView):
         dispute = _dispute(request, pk)
         evidence = get_object_or_404(dispute.evidence.all(), pk=evidence_id)  # found under RLS: the access check
         with as_owner():
-            handle = evidence_open(evidence)
-        response = FileResponse(handle, content_type=evidence.content_type, as_attachment=True,
-                                filename=evidence.original_name)
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+            return evidence_response(evidence)
 
 
 class DisputeOffersView(EscrowAPIView):
