@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
-from escrow.models import Dispute, Project, Transaction, TransactionStatus, TransactionType, WalletCheck
+from escrow.models import Dispute, DisputeStatus, Project, Transaction, TransactionStatus, TransactionType, WalletCheck
 
 
 def project_held(project_id) -> Decimal:
@@ -27,6 +27,20 @@ def projects_held(project_ids) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT project_id, held FROM escrow_projects_held(%s::uuid[])", [list(project_ids)])
         return dict(cursor.fetchall())
+
+
+def with_open_cases(projects) -> list:
+    """``projects`` (model instances, e.g. a page of a list), each with ``open_cases`` set — the
+    milestone ids of its open disputes, None for a project-wide one — read in one query for all
+    (``escrow.states.open_cases``: the guards of a row's actions read them)."""
+    projects = list(projects)
+    cases: dict = {}
+    for project_id, milestone_id in Dispute.objects.filter(
+            project__in=[p.pk for p in projects], status=DisputeStatus.OPEN).values_list("project_id", "milestone_id"):
+        cases.setdefault(project_id, []).append(milestone_id)
+    for project in projects:
+        project.open_cases = cases.get(project.pk, [])
+    return projects
 
 
 def available_balances(user_id) -> dict[str, Decimal]:

@@ -76,14 +76,24 @@ def _not_asked_yet(project, milestone, actor) -> str | None:
     return None
 
 
+def open_cases(project) -> list:
+    """The milestone ids of the project's open disputes (None: the project-wide one). A list page
+    reads them for all its rows in one query and sets ``project.open_cases``
+    (``escrow.selectors.with_open_cases``); otherwise they are read here."""
+    known = getattr(project, "open_cases", None)
+    if known is not None:
+        return known
+    return list(Dispute.objects.filter(project=project, status=DisputeStatus.OPEN).values_list("milestone_id", flat=True))
+
+
 def _no_open_dispute(project, milestone, actor) -> str | None:
-    if Dispute.objects.filter(project=project, status=DisputeStatus.OPEN).exists():
+    if open_cases(project):
         return "A dispute on this project is open: it has to be resolved or settled first."
     return None
 
 
 def _no_open_milestone_dispute(project, milestone, actor) -> str | None:
-    if Dispute.objects.filter(project=project, status=DisputeStatus.OPEN, milestone__isnull=False).exists():
+    if any(milestone_id is not None for milestone_id in open_cases(project)):
         return "A milestone of this project is in dispute: resolve that dispute first."
     return None
 

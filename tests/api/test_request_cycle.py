@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from escrow import services
 from escrow.api.base import EscrowAPIView
 from escrow.models import IdempotencyKey, Milestone, Project, Transaction
 from tests import builders
@@ -219,6 +220,10 @@ def test_list_endpoints_run_a_constant_number_of_queries(db, url):
             project = ProjectFactory(buyer=user, creator=user)
             MilestoneFactory(project=project, amount=project.total_amount)
             TransactionFactory(project=project, user=user)
+        # Funded projects too, one of them in a milestone's dispute: their actions depend on open cases.
+        builders.funded(buyer=user)
+        services.milestone_dispute(milestone=builders.in_progress(buyer=user).milestones.first(), actor=user,
+                                   reason="late")
 
     grow(2)
     few = _queries(client, url)

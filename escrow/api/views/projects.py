@@ -19,7 +19,7 @@ from escrow.api.views.common import ERROR, money_text, query_choice, valid
 from escrow.models import Invitation, Milestone, ProjectStatus, Transaction, User
 from escrow.payments import gateway
 from escrow.payments.fincra import FincraError, Rejected, Unauthorized
-from escrow.selectors import projects_for, projects_held, public_emails
+from escrow.selectors import projects_for, projects_held, public_emails, with_open_cases
 
 PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
                     "-title", "status", "-status")
@@ -28,12 +28,14 @@ PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total
 
 
 def page_context(request, projects) -> dict:
-    """What a page of projects shows besides its rows — the parties' e-mails and the amounts
-    held — each in one query for the whole page. (Per row, RLS on ``transactions`` and the
-    public profiles would run for every project of the user before the page is cut.)
+    """What a page of projects shows besides its rows — the parties' e-mails, the amounts held
+    and the open cases its actions depend on — each in one query for the whole page. (Per row,
+    RLS on ``transactions`` and the public profiles would run for every project of the user
+    before the page is cut.)
 
     Parties' e-mails come from the public profiles: under RLS a client reads only its own
     ``users`` row. With API_RLS off (the benchmark's switch) the owner reads ``users`` directly."""
+    with_open_cases(projects)  # for the rows' actions
     ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
     return {
         "request": request,
