@@ -4,14 +4,17 @@ Held amounts and balances are computed by the same SQL functions the database's 
 (migration 0004), so Python and the database can never disagree on them.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from uuid import uuid4
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
+from escrow.db.prepared import Prepared
 from escrow.models import Dispute, DisputeStatus, Project, Transaction, TransactionStatus, TransactionType, WalletCheck
 
 
@@ -94,28 +97,50 @@ def transactions_for(user) -> QuerySet[Transaction]:
 LEDGER_ORDER = ("-created_at", "id")
 
 
-def transactions_page(user, rows: QuerySet[Transaction], *, position: tuple | None, backwards: bool = False,
+LEDGER_FILTERS = ("project_id", "transaction_type", "status")
+
+
+def transactions_page(user, *, filters: dict, position: tuple | None, backwards: bool = False,
                       size: int) -> list[Transaction]:
-    """Up to ``size`` of ``rows`` (already filtered) that ``transactions_for`` the user gives, newest
-    first (``LEDGER_ORDER``): those after ``position`` = (created_at, id), or with ``backwards``
-    those just before it (the previous page), still newest first.
+    """Up to ``size`` rows that ``transactions_for`` the user gives, with ``filters`` (of
+    LEDGER_FILTERS: column → value), newest first (``LEDGER_ORDER``): those after ``position`` =
+    (created_at, id), or with ``backwards`` those just before it (the previous page), still newest
+    first.
 
     A keyset page, never an OFFSET nor a COUNT: its cost does not grow with the ledger. The user's
     own rows and their projects' rows are two index range reads (``transactions_user_page_idx``,
     ``transactions_project_page_idx``), each cut at ``size``, merged: one OR over both had the
-    planner walk the whole ledger by date looking for the user's rows."""
-    order = ("created_at", "-id") if backwards else LEDGER_ORDER
-    if position is not None:
-        created_at, row_id = position
-        if backwards:
-            rows = rows.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__lt=row_id))
-        else:
-            rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__gt=row_id))
-    own = rows.filter(user=user).order_by(*order)[:size]
-    projects = rows.filter(project_id__in_array=projects_for(user).values("id")).order_by(*order)[:size]
-    # UNION (not ALL): a row of the user's on their own project is in both.
-    page = list(own.union(projects).order_by(*order)[:size])
+    planner walk the whole ledger by date looking for the user's rows. Compiled once per shape
+    (which filters, a position or not, the direction, the size): ``escrow.db.prepared``."""
+    names = tuple(name for name in LEDGER_FILTERS if name in filters)
+    prepared = _ledger_page(names, position is not None, backwards, size)
+    page = prepared.run(user.pk, *(filters[name] for name in names), *(position or ()))
     return page[::-1] if backwards else page
+
+
+@lru_cache(maxsize=256)
+def _ledger_page(names: tuple[str, ...], positioned: bool, backwards: bool, size: int) -> Prepared:
+    def build(user_id, *values):
+        rows = Transaction.objects.filter(**dict(zip(names, values, strict=False)))
+        order = ("created_at", "-id") if backwards else LEDGER_ORDER
+        if positioned:
+            created_at, row_id = values[len(names):]
+            if backwards:
+                rows = rows.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__lt=row_id))
+            else:
+                rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__gt=row_id))
+        own = rows.filter(user_id=user_id).order_by(*order)[:size]
+        projects = rows.filter(project_id__in_array=Project.objects.filter(
+            Q(creator_id=user_id) | Q(buyer_id=user_id) | Q(seller_id=user_id)).values("id")).order_by(*order)[:size]
+        # UNION (not ALL): a row of the user's on their own project is in both.
+        return own.union(projects).order_by(*order)[:size].values_list(*TRANSACTION_FIELDS)
+
+    samples = [uuid4() for _ in names]  # values no constant of the query can equal
+    position = (datetime(2000, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid4()) if positioned else ()
+    return Prepared(build, uuid4(), *samples, *position, model=Transaction)
+
+
+TRANSACTION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]
 
 
 def held_per_currency() -> dict[str, Decimal]:

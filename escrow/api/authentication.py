@@ -1,6 +1,6 @@
 """``Authorization: Bearer <token>``: our tokens or a Supabase session's access token."""
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -10,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 
 from escrow.api.tokens import TokenError, verify_access
+from escrow.db.prepared import Prepared
 from escrow.models import Invitation, User
 
 
@@ -49,10 +50,18 @@ OPEN_INVITATION = Invitation.objects.filter(email=Lower(OuterRef("email")), acce
                                             withdrawn_at__isnull=True, expires_at__gt=Now())
 
 
+# The caller's row (every column but the password hash) and whether an invitation is open for
+# them, compiled once: this runs on every request.
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields if field.attname != "password"]
+USER_FOR_TOKEN = Prepared(
+    lambda user_id: User.objects.filter(pk=user_id).annotate(has_open_invitation=Exists(OPEN_INVITATION))
+    .values_list(*USER_FIELDS, "has_open_invitation"),
+    uuid4(), model=User)
+
+
 def _user_for(claims: dict, *, create: bool) -> User | None:
     user_id = UUID(claims["sub"])
-    user = (User.objects.filter(pk=user_id).defer("password")
-            .annotate(has_open_invitation=Exists(OPEN_INVITATION)).first())
+    user = next(iter(USER_FOR_TOKEN.run(user_id)), None)
     if user is not None or not create:
         return user
     # First request of a Supabase user whose row Supabase Auth's trigger (migration 0012) did not

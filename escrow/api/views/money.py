@@ -40,18 +40,18 @@ class TransactionViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gen
     ])
     def list(self, request):
         self.paginator.prepare(request)
-        rows = Transaction.objects.all()
+        filters = {}
         if project := request.query_params.get("project"):
             try:
-                rows = rows.filter(project_id=uuid.UUID(project))
+                filters["project_id"] = uuid.UUID(project)
             except ValueError:
                 raise ValidationError({"project": ["Must be a project id (UUID)."]}) from None
         if value := query_choice(request, "transaction_type", TransactionType.values):
-            rows = rows.filter(transaction_type=value)
+            filters["transaction_type"] = value
         if value := query_choice(request, "status", TransactionStatus.values):
-            rows = rows.filter(status=value)
+            filters["status"] = value
         paginator = self.paginator
-        page = paginator.page(transactions_page(request.user, rows, position=paginator.position,
+        page = paginator.page(transactions_page(request.user, filters=filters, position=paginator.position,
                                                 backwards=paginator.backwards, size=paginator.fetch))
         return self.get_paginated_response(list_data(s.TransactionSerializer, page))
 
