@@ -231,6 +231,8 @@ REST_FRAMEWORK = {
     # Request bodies are JSON only (a view that takes files sets its own parsers): what the schema
     # says, so generated clients send one content type.
     "DEFAULT_PARSER_CLASSES": ["escrow.api.fields.DecimalJSONParser"],
+    # DRF's JSON, rendered by orjson (escrow/api/renderers.py); the browsable API for browsers.
+    "DEFAULT_RENDERER_CLASSES": ["escrow.api.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "escrow.api.schema.EscrowAutoSchema",
     "EXCEPTION_HANDLER": "escrow.api.errors.exception_handler",

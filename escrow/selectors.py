@@ -6,7 +6,6 @@ Held amounts and balances are computed by the same SQL functions the database's 
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from uuid import uuid4
 
 from django.db import connection
@@ -14,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
-from escrow.db.prepared import Prepared
+from escrow.db.prepared import PreparedRows, prepared, sample_like
 from escrow.models import Dispute, DisputeStatus, Project, Transaction, TransactionStatus, TransactionType, WalletCheck
 
 
@@ -38,9 +37,11 @@ def with_open_cases(projects) -> list:
     (``escrow.states.open_cases``: the guards of a row's actions read them)."""
     projects = list(projects)
     cases: dict = {}
-    for project_id, milestone_id in Dispute.objects.filter(
-            project__in=[p.pk for p in projects], status=DisputeStatus.OPEN).values_list("project_id", "milestone_id"):
-        cases.setdefault(project_id, []).append(milestone_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT project_id, milestone_id FROM disputes WHERE project_id = ANY(%s::uuid[]) AND status = %s",
+                       [[p.pk for p in projects], DisputeStatus.OPEN])
+        for project_id, milestone_id in cursor.fetchall():
+            cases.setdefault(project_id, []).append(milestone_id)
     for project in projects:
         project.open_cases = cases.get(project.pk, [])
     return projects
@@ -84,6 +85,22 @@ def projects_for(user) -> QuerySet[Project]:
     return Project.objects.filter(Q(creator=user) | Q(buyer=user) | Q(seller=user))
 
 
+PROJECT_FIELDS = [field.attname for field in Project._meta.concrete_fields]
+
+
+def projects_rows(user, *, filters: dict, ordering: str) -> PreparedRows:
+    """``projects_for`` the user with ``filters`` (column → value), in ``ordering`` then id, for a
+    paginator: its count and pages run SQL compiled once per shape (``escrow.db.prepared``)."""
+    names = tuple(sorted(filters))
+
+    def build(user_id, *values):
+        return projects_for(user_id).filter(**dict(zip(names, values, strict=True))).order_by(ordering, "id")
+
+    values = [user.pk, *(filters[name] for name in names)]
+    return PreparedRows(("projects", names, ordering), build, [sample_like(value) for value in values], values,
+                        Project, PROJECT_FIELDS)
+
+
 def disputes_for(user) -> QuerySet[Dispute]:
     """The cases of the user's projects (RLS, ``disputes_select_involved``, says the same)."""
     return Dispute.objects.filter(project_id__in_array=projects_for(user).values("id"))
@@ -113,16 +130,11 @@ def transactions_page(user, *, filters: dict, position: tuple | None, backwards:
     planner walk the whole ledger by date looking for the user's rows. Compiled once per shape
     (which filters, a position or not, the direction, the size): ``escrow.db.prepared``."""
     names = tuple(name for name in LEDGER_FILTERS if name in filters)
-    prepared = _ledger_page(names, position is not None, backwards, size)
-    page = prepared.run(user.pk, *(filters[name] for name in names), *(position or ()))
-    return page[::-1] if backwards else page
+    positioned = position is not None
+    order = ("created_at", "-id") if backwards else LEDGER_ORDER
 
-
-@lru_cache(maxsize=256)
-def _ledger_page(names: tuple[str, ...], positioned: bool, backwards: bool, size: int) -> Prepared:
     def build(user_id, *values):
         rows = Transaction.objects.filter(**dict(zip(names, values, strict=False)))
-        order = ("created_at", "-id") if backwards else LEDGER_ORDER
         if positioned:
             created_at, row_id = values[len(names):]
             if backwards:
@@ -130,14 +142,17 @@ def _ledger_page(names: tuple[str, ...], positioned: bool, backwards: bool, size
             else:
                 rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__gt=row_id))
         own = rows.filter(user_id=user_id).order_by(*order)[:size]
-        projects = rows.filter(project_id__in_array=Project.objects.filter(
-            Q(creator_id=user_id) | Q(buyer_id=user_id) | Q(seller_id=user_id)).values("id")).order_by(*order)[:size]
+        projects = rows.filter(project_id__in_array=projects_for(user_id).values("id")).order_by(*order)[:size]
         # UNION (not ALL): a row of the user's on their own project is in both.
         return own.union(projects).order_by(*order)[:size].values_list(*TRANSACTION_FIELDS)
 
-    samples = [uuid4() for _ in names]  # values no constant of the query can equal
-    position = (datetime(2000, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid4()) if positioned else ()
-    return Prepared(build, uuid4(), *samples, *position, model=Transaction)
+    values = [user.pk, *(filters[name] for name in names)]
+    samples = [sample_like(value) for value in values]
+    if positioned:
+        samples += [datetime(2000, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid4()]
+    page = prepared(("ledger", names, positioned, backwards, size), build, samples, model=Transaction).run(
+        *values, *(position or ()))
+    return page[::-1] if backwards else page
 
 
 TRANSACTION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]

@@ -69,8 +69,8 @@ def verify_refresh(token: str) -> dict:
 def verify_access(token: str) -> tuple[dict, bool]:
     """The token's claims, and whether Supabase issued it."""
     try:
-        header = jwt.get_unverified_header(token)
-        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        unverified = jwt.decode_complete(token, options={"verify_signature": False})  # which key to check it with
+        header, issuer = unverified["header"], unverified["payload"].get("iss")
     except jwt.PyJWTError as error:
         raise TokenError("Malformed token.") from error
     algorithm = header.get("alg")

@@ -12,14 +12,16 @@ other fields deferred); otherwise rows are tuples.
 """
 
 from collections.abc import Callable, Sequence
+from uuid import UUID, uuid4
 
 from django.db import connections
 from django.db.models import Model, QuerySet
 
 
 class Prepared:
-    def __init__(self, build: Callable[..., QuerySet], *samples, model: type[Model] | None = None):
-        self.build, self.samples, self.model = build, samples, model
+    def __init__(self, build: Callable[..., QuerySet], *samples, model: type[Model] | None = None,
+                 count: bool = False):
+        self.build, self.samples, self.model, self.counts = build, samples, model, count
         self.sql = None  # compiled at the first run: no database access while modules load
 
     def compile(self) -> None:
@@ -40,15 +42,17 @@ class Prepared:
             raise ValueError("extra() columns are not supported")
         # The order in which Django selects a values_list's columns (ValuesListIterable).
         self.fields, self.annotations = list(query.values_select), list(query.annotation_select)
-        self.sql = sql
+        self.sql = f"SELECT count(*) FROM ({sql}) counted" if self.counts else sql
 
-    def run(self, *values) -> list:
+    def run(self, *values):
         if self.sql is None:
             self.compile()
         params = [values[slot] if slot is not None else constant for slot, constant in self.slots]
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows: Sequence = cursor.fetchall()
+        if self.counts:
+            return rows[0][0]
         if self.converters:
             rows = list(self.compiler.apply_converters(rows, self.converters))
         if self.model is None:
@@ -61,3 +65,52 @@ class Prepared:
                 setattr(instance, name, value)
             instances.append(instance)
         return instances
+
+
+def sample_like(value):
+    """A sample for a parameter of ``value``'s type that no constant of a query can equal."""
+    if isinstance(value, UUID):
+        return uuid4()
+    if isinstance(value, str):
+        return f"sample-{uuid4()}"
+    raise TypeError(f"no sample for a {type(value).__name__}")
+
+
+_SHAPES: dict = {}
+
+
+def prepared(key: tuple, build: Callable[..., QuerySet], samples: Sequence, **options) -> Prepared:
+    """The ``Prepared`` of a query's shape ``key``, made from ``build`` and ``samples`` the first
+    time. Shapes are few (a list's filters, ordering and page); the cache is bounded all the same."""
+    found = _SHAPES.get(key)
+    if found is None:
+        if len(_SHAPES) >= 512:
+            _SHAPES.clear()
+        found = _SHAPES[key] = Prepared(build, *samples, **options)
+    return found
+
+
+class PreparedRows:
+    """What Django's ``Paginator`` needs of a queryset — ``count()`` and slices — run as SQL
+    compiled once per shape: ``build(*samples)`` is the ordered queryset, ``key`` its shape,
+    ``values`` this request's values in the samples' places; rows are instances of ``model``
+    with ``fields`` (and any annotations ``build`` adds)."""
+
+    def __init__(self, key: tuple, build: Callable[..., QuerySet], samples: Sequence, values: Sequence,
+                 model: type[Model], fields: Sequence[str]):
+        self.key, self.build, self.samples, self.values = key, build, samples, values
+        self.model, self.fields = model, list(fields)
+
+    def count(self) -> int:
+        return prepared((*self.key, "count"), lambda *v: self.build(*v).order_by().values("pk"), self.samples,
+                        count=True).run(*self.values)
+
+    def __getitem__(self, window: slice) -> list:
+        if not isinstance(window, slice) or window.step is not None:
+            raise TypeError("PreparedRows takes a slice")
+        if window.stop <= window.start:  # the paginator's empty first page (Django compiles LIMIT 0 to nothing)
+            return []
+        fields = self.fields
+        return prepared((*self.key, window.start, window.stop),
+                        lambda *v: self.build(*v)[window.start:window.stop].values_list(*fields), self.samples,
+                        model=self.model).run(*self.values)

@@ -19,7 +19,7 @@ from escrow.api.views.common import ERROR, money_text, query_choice, valid
 from escrow.models import Invitation, Milestone, ProjectStatus, Transaction, User
 from escrow.payments import gateway
 from escrow.payments.fincra import FincraError, Rejected, Unauthorized
-from escrow.selectors import projects_for, projects_held, public_emails, with_open_cases
+from escrow.selectors import projects_for, projects_held, projects_rows, public_emails, with_open_cases
 
 PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
                     "-title", "status", "-status")
@@ -66,13 +66,13 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
         OpenApiParameter("ordering", enum=PROJECT_ORDERING),
     ])
     def list(self, request):
-        projects = self.get_queryset()
+        filters = {}
         if value := query_choice(request, "status", ProjectStatus.values):
-            projects = projects.filter(status=value)
+            filters["status"] = value
         if value := query_choice(request, "role", ("creator", "buyer", "seller")):
-            projects = projects.filter(**{value: request.user})
-        projects = projects.order_by(query_choice(request, "ordering", PROJECT_ORDERING) or "-created_at", "id")
-        page = self.paginate_queryset(projects)
+            filters[f"{value}_id"] = request.user.pk
+        page = self.paginate_queryset(projects_rows(
+            request.user, filters=filters, ordering=query_choice(request, "ordering", PROJECT_ORDERING) or "-created_at"))
         return self.get_paginated_response(list_data(s.ProjectSerializer, page, page_context(request, page)))
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectDetailSerializer, 400: ERROR})
