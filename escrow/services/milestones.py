@@ -61,9 +61,7 @@ def milestone_approve(*, milestone: Milestone, actor: User | None, reason: str =
     """The buyer (or an operator on their behalf, with a reason, or the system after the
     inspection period) approves a delivered milestone, which releases its money: the seller's
     net and the platform's commission. The project completes with its last release."""
-    project, milestones = lock_project_and_milestones(
-        Milestone.objects.values_list("project_id", flat=True).get(pk=milestone.pk)
-    )
+    project, milestones = lock_project_and_milestones(milestone.project_id)  # a milestone never changes project
     milestone = next(m for m in milestones if m.pk == milestone.pk)
     roles = actor_roles(project, actor)
     # The system approves only after the inspection period: the transition's guard.
