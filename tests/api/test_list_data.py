@@ -9,7 +9,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from escrow.api import serializers as s
 from escrow.api.fields import list_data
 from escrow.api.views.projects import page_context
-from escrow.models import Project, Transaction
+from escrow.models import Milestone, Project, Transaction
 from tests import builders
 
 
@@ -35,3 +35,7 @@ def test_project_and_ledger_pages_render_as_the_serializers_do(db):
     rows = list(Transaction.objects.order_by("-created_at"))
     assert len({row.currency for row in rows}) == 3 and any(row.milestone_id is None for row in rows)
     assert plain(list_data(s.TransactionSerializer, rows)) == plain(s.TransactionSerializer(rows, many=True).data)
+    milestones = list(Milestone.objects.filter(project__buyer=buyer).select_related("project"))
+    assert len({m.status for m in milestones}) >= 3
+    assert plain(list_data(s.MilestoneSerializer, milestones, {"request": request})) == plain(
+        s.MilestoneSerializer(milestones, many=True, context={"request": request}).data)

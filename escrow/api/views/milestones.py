@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from escrow import services
 from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, as_owner
+from escrow.api.fields import list_data
 from escrow.api.views.common import ERROR, valid
 from escrow.models import Milestone
 from escrow.selectors import projects_for
@@ -23,7 +24,7 @@ class MilestoneViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gener
 
     def _detail(self, milestone_id) -> Response:
         milestone = self.get_queryset().get(pk=milestone_id)
-        return Response(s.MilestoneSerializer(milestone, context={"request": self.request}).data)
+        return Response(list_data(s.MilestoneSerializer, [milestone], {"request": self.request})[0])
 
     @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
     def partial_update(self, request, pk=None):

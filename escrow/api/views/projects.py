@@ -194,7 +194,7 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
         project = self.get_object()
         context = {"request": request, "project": project}
         if request.method == "GET":
-            return Response(s.MilestoneSerializer(project.milestones.all(), many=True, context=context).data)
+            return Response(list_data(s.MilestoneSerializer, project.milestones.all(), context))
         data = valid(s.MilestoneTermsSerializer, request.data)
         with as_owner():
             milestone = services.milestone_create(project=project, actor=request.user, **data)
