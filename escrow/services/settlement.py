@@ -11,7 +11,7 @@ from escrow.commission import commission_quote, milestone_quote
 from escrow.models import FeeBearer, Milestone, MilestoneStatus, Project, ProjectStatus, TransactionType
 from escrow.selectors import project_held
 from escrow.services.audit import record_event
-from escrow.services.ledger import PLATFORM_USER_ID, append_entry
+from escrow.services.ledger import PLATFORM_USER_ID, append_entries, append_entry, ledger_entry
 
 # A milestone whose money is settled: released on approval, or ended by a dispute.
 FINISHED = (MilestoneStatus.APPROVED, MilestoneStatus.REFUNDED, MilestoneStatus.SPLIT)
@@ -29,17 +29,18 @@ def release_milestone(*, project: Project, milestone: Milestone, actor, roles, a
     milestone.is_paid, milestone.paid_at = True, now
     milestone.outcome = outcome
     milestone.save(update_fields=["status", "approved_at", "is_paid", "paid_at", "outcome", "updated_at"])
-    append_entry(
+    entries = [ledger_entry(
         transaction_type=TransactionType.ESCROW_RELEASE, user_id=project.seller_id, amount=quote.seller_receives,
         currency=project.currency, project=project, milestone=milestone,
         description=f"Release of milestone {milestone.order_index}: {milestone.title}",
-    )
+    )]
     if quote.commission > 0:
-        append_entry(
+        entries.append(ledger_entry(
             transaction_type=TransactionType.COMMISSION, user_id=PLATFORM_USER_ID, amount=quote.commission,
             currency=project.currency, project=project, milestone=milestone,
             description=f"Commission {project.commission_percent}% on milestone {milestone.order_index}",
-        )
+        ))
+    append_entries(entries)
     record_event(
         actor=actor, roles=roles, action=action, project=project, milestone=milestone, from_state=from_state,
         to_state=MilestoneStatus.APPROVED, gross=quote.buyer_pays, released=quote.seller_receives,
