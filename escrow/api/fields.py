@@ -2,8 +2,11 @@
 
 from decimal import Decimal
 
-from rest_framework import serializers
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework.parsers import JSONParser
+from rest_framework.settings import api_settings
 
 from escrow.money import decimals
 
@@ -76,6 +79,24 @@ def _depth_exceeds(data, limit: int) -> bool:
 
 
 _PLANS: dict = {}
+ISO_DATETIME = object()  # in a plan: a DateTimeField rendered as ``_iso_in`` renders it
+
+
+def _plain_iso_datetime(field) -> bool:
+    """A DateTimeField DRF renders in ISO 8601 in the current time zone (USE_TZ)."""
+    return (isinstance(field, serializers.DateTimeField) and settings.USE_TZ and not hasattr(field, "timezone")
+            and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601)
+
+
+def _iso_in(zone):
+    """What DRF's DateTimeField.to_representation gives for an aware datetime, for ``zone`` looked
+    up once rather than per value (a naive one, which the database never returns, goes to DRF)."""
+    def as_iso(value):
+        if value.tzinfo is None:
+            return serializers.DateTimeField().to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return as_iso
 
 
 def _plan(serializer_class) -> list[tuple]:
@@ -94,6 +115,8 @@ def _plan(serializer_class) -> list[tuple]:
                 plan.append((name, None, field.method_name))
             elif isinstance(field, MoneyField):
                 plan.append((name, field.source, field.currency_attr))
+            elif _plain_iso_datetime(field):
+                plan.append((name, field.source, ISO_DATETIME))
             elif "." in field.source or field.source == "*":
                 raise TypeError(f"list_data reads plain attributes only: {serializer_class.__name__}.{name}")
             else:
@@ -109,8 +132,9 @@ def list_data(serializer_class, instances, context: dict | None = None) -> list[
     attributes of the instance (``source`` without dots) or are SerializerMethodFields, whose
     fields keep no state between rows; a test compares the two outputs field by field."""
     serializer = serializer_class(context=context or {})  # its methods, with the context
-    plan = [(name, source, getattr(serializer, convert) if source is None else convert)
-            for name, source, convert in _plan(serializer_class)]
+    as_iso = _iso_in(timezone.get_current_timezone())  # the DateTimeFields', once per page
+    plan = [(name, source, getattr(serializer, convert) if source is None else as_iso if convert is ISO_DATETIME
+             else convert) for name, source, convert in _plan(serializer_class)]
     rows = []
     for instance in instances:
         row = {}

@@ -3,6 +3,7 @@ the same keys in the same order, the same values, for rows in every state, curre
 
 import json
 
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory, force_authenticate
 
@@ -39,3 +40,13 @@ def test_project_and_ledger_pages_render_as_the_serializers_do(db):
     assert len({m.status for m in milestones}) >= 3
     assert plain(list_data(s.MilestoneSerializer, milestones, {"request": request})) == plain(
         s.MilestoneSerializer(milestones, many=True, context={"request": request}).data)
+
+
+def test_times_render_as_drf_renders_them_in_any_time_zone(db):
+    builders.completed()
+    rows = list(Transaction.objects.order_by("-created_at"))
+    for zone in ("UTC", "Africa/Nairobi", "America/Sao_Paulo"):
+        with timezone.override(zone):
+            ours = list_data(s.TransactionSerializer, rows)
+            assert plain(ours) == plain(s.TransactionSerializer(rows, many=True).data)
+            assert ours[0]["created_at"].endswith("Z" if zone == "UTC" else ("+03:00" if "Nairobi" in zone else "-03:00"))
