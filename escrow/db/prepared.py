@@ -6,9 +6,9 @@ database took to answer it). ``Prepared(build, *samples)`` calls ``build(*sample
 compiles the queryset; ``run(*values)`` executes the same SQL with each sample's parameter
 replaced by the value in its place. Samples must be values no other parameter of the query can
 equal (fresh UUIDs, or strings made for the purpose): a parameter equal to none of them is a
-constant of the query. With ``model=``, the queryset is ``values_list(*attnames, *annotations)``
-of that model and rows are its instances, the annotations set on them (as the ORM would: the
-other fields deferred); otherwise rows are tuples.
+constant of the query. The queryset is ``values_list(*attnames, *annotations)`` of ``model`` and
+rows are its instances, the annotations set on them (as the ORM would: the other fields
+deferred); with ``count=True``, the number of its rows.
 """
 
 from collections.abc import Callable, Sequence
@@ -21,6 +21,8 @@ from django.db.models import Model, QuerySet
 class Prepared:
     def __init__(self, build: Callable[..., QuerySet], *samples, model: type[Model] | None = None,
                  count: bool = False):
+        if model is None and not count:
+            raise TypeError("Prepared needs the model its rows are instances of (or count=True)")
         self.build, self.samples, self.model, self.counts = build, samples, model, count
         self.sql = None  # compiled at the first run: no database access while modules load
 
@@ -38,7 +40,7 @@ class Prepared:
         if not all(any(slot == index for slot, _ in self.slots) for index in range(len(keys))):
             raise ValueError("a sample does not appear among the query's parameters")
         query = queryset.query
-        if self.model is not None and query.extra_select:
+        if query.extra_select:
             raise ValueError("extra() columns are not supported")
         # The order in which Django selects a values_list's columns (ValuesListIterable).
         self.fields, self.annotations = list(query.values_select), list(query.annotation_select)
@@ -55,8 +57,6 @@ class Prepared:
             return rows[0][0]
         if self.converters:
             rows = list(self.compiler.apply_converters(rows, self.converters))
-        if self.model is None:
-            return [tuple(row) for row in rows]
         width = len(self.fields)
         instances = []
         for row in rows:

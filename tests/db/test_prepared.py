@@ -53,7 +53,7 @@ def test_annotations_and_json_columns_come_back_as_the_orm_gives_them(db):
 
 def test_a_sample_the_query_does_not_use_is_refused(db):
     query = Prepared(lambda user_id, unused: Project.objects.filter(buyer_id=user_id).values_list("id"),
-                     uuid4(), uuid4())
+                     uuid4(), uuid4(), model=Project)
     with pytest.raises(ValueError, match="sample"):
         query.run(uuid4(), uuid4())
 
