@@ -98,7 +98,7 @@ def projects_rows(user, *, filters: dict, ordering: str) -> PreparedRows:
 
     values = [user.pk, *(filters[name] for name in names)]
     return PreparedRows(("projects", names, ordering), build, [sample_like(value) for value in values], values,
-                        Project, PROJECT_FIELDS)
+                        PROJECT_FIELDS)
 
 
 def disputes_for(user) -> QuerySet[Dispute]:
@@ -150,7 +150,7 @@ def transactions_page(user, *, filters: dict, position: tuple | None, backwards:
     samples = [sample_like(value) for value in values]
     if positioned:
         samples += [datetime(2000, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid4()]
-    page = prepared(("ledger", names, positioned, backwards, size), build, samples, model=Transaction).run(
+    page = prepared(("ledger", names, positioned, backwards, size), build, samples).run(
         *values, *(position or ()))
     return page[::-1] if backwards else page
 

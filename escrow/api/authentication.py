@@ -56,7 +56,7 @@ USER_FIELDS = [field.attname for field in User._meta.concrete_fields if field.at
 USER_FOR_TOKEN = Prepared(
     lambda user_id: User.objects.filter(pk=user_id).annotate(has_open_invitation=Exists(OPEN_INVITATION))
     .values_list(*USER_FIELDS, "has_open_invitation"),
-    uuid4(), model=User)
+    uuid4())
 
 
 def _user_for(claims: dict, *, create: bool) -> User | None:

@@ -6,24 +6,23 @@ database took to answer it). ``Prepared(build, *samples)`` calls ``build(*sample
 compiles the queryset; ``run(*values)`` executes the same SQL with each sample's parameter
 replaced by the value in its place. Samples must be values no other parameter of the query can
 equal (fresh UUIDs, or strings made for the purpose): a parameter equal to none of them is a
-constant of the query. The queryset is ``values_list(*attnames, *annotations)`` of ``model`` and
-rows are its instances, the annotations set on them (as the ORM would: the other fields
-deferred); with ``count=True``, the number of its rows.
+constant of the query. Rows are what the ORM would give: a model queryset's instances, with
+their ``select_related`` objects and annotations; for ``values_list(*attnames, *annotations)``,
+instances of its model with those fields (the others deferred). With ``count=True``, the number
+of its rows.
 """
 
 from collections.abc import Callable, Sequence
 from uuid import UUID, uuid4
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 
 
 class Prepared:
-    def __init__(self, build: Callable[..., QuerySet], *samples, model: type[Model] | None = None,
-                 count: bool = False):
-        if model is None and not count:
-            raise TypeError("Prepared needs the model its rows are instances of (or count=True)")
-        self.build, self.samples, self.model, self.counts = build, samples, model, count
+    def __init__(self, build: Callable[..., QuerySet], *samples, count: bool = False):
+        self.build, self.samples, self.counts = build, samples, count
         self.sql = None  # compiled at the first run: no database access while modules load
 
     def compile(self) -> None:
@@ -42,8 +41,17 @@ class Prepared:
         query = queryset.query
         if query.extra_select:
             raise ValueError("extra() columns are not supported")
-        # The order in which Django selects a values_list's columns (ValuesListIterable).
-        self.fields, self.annotations = list(query.values_select), list(query.annotation_select)
+        if not self.counts:
+            # Rows built as Django's ModelIterable builds them (a values_list's too: the fields
+            # it names, the others deferred).
+            info, select = compiler.klass_info, compiler.select
+            if not info:
+                raise ValueError("the query selects no column of its model")
+            first, last = info["select_fields"][0], info["select_fields"][-1] + 1
+            self.model, self.width = info["model"], (first, last)
+            self.fields = [column[0].target.attname for column in select[first:last]]
+            self.populators = get_related_populators(info, select, self.using)
+            self.annotations = list(compiler.annotation_col_map.items())
         self.sql = f"SELECT count(*) FROM ({sql}) counted" if self.counts else sql
 
     def run(self, *values):
@@ -57,12 +65,14 @@ class Prepared:
             return rows[0][0]
         if self.converters:
             rows = list(self.compiler.apply_converters(rows, self.converters))
-        width = len(self.fields)
+        first, last = self.width
         instances = []
         for row in rows:
-            instance = self.model.from_db(self.using, self.fields, row[:width])
-            for name, value in zip(self.annotations, row[width:], strict=True):
-                setattr(instance, name, value)
+            instance = self.model.from_db(self.using, self.fields, row[first:last])
+            for populator in self.populators:
+                populator.populate(row, instance)
+            for name, position in self.annotations:
+                setattr(instance, name, row[position])
             instances.append(instance)
         return instances
 
@@ -93,13 +103,13 @@ def prepared(key: tuple, build: Callable[..., QuerySet], samples: Sequence, **op
 class PreparedRows:
     """What Django's ``Paginator`` needs of a queryset — ``count()`` and slices — run as SQL
     compiled once per shape: ``build(*samples)`` is the ordered queryset, ``key`` its shape,
-    ``values`` this request's values in the samples' places; rows are instances of ``model``
+    ``values`` this request's values in the samples' places; rows are instances of its model
     with ``fields`` (and any annotations ``build`` adds)."""
 
     def __init__(self, key: tuple, build: Callable[..., QuerySet], samples: Sequence, values: Sequence,
-                 model: type[Model], fields: Sequence[str]):
+                 fields: Sequence[str]):
         self.key, self.build, self.samples, self.values = key, build, samples, values
-        self.model, self.fields = model, list(fields)
+        self.fields = list(fields)
 
     def count(self) -> int:
         return prepared((*self.key, "count"), lambda *v: self.build(*v).order_by().values("pk"), self.samples,
@@ -112,5 +122,5 @@ class PreparedRows:
             return []
         fields = self.fields
         return prepared((*self.key, window.start, window.stop),
-                        lambda *v: self.build(*v)[window.start:window.stop].values_list(*fields), self.samples,
-                        model=self.model).run(*self.values)
+                        lambda *v: self.build(*v)[window.start:window.stop].values_list(*fields),
+                        self.samples).run(*self.values)

@@ -18,14 +18,17 @@ way (``invitation_send``).
 
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import uuid4
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from escrow.db.prepared import Prepared
 from escrow.models import Milestone, MilestoneStatus, Project, ProjectStatus, Transaction, User
 from escrow.money import decimals
 from escrow.notify import events
@@ -273,9 +276,24 @@ def _actor_name(event, project, recipient) -> str:
         return "You"
     if event.actor_id in (project.buyer_id, project.seller_id):
         role = "buyer" if event.actor_id == project.buyer_id else "seller"
-        name = User.objects.filter(pk=event.actor_id).values_list("full_name", flat=True).first()
-        return f"{name} (the {role})" if name else f"The {role}"
+        return f"{event.actor_name} (the {role})" if event.actor_name else f"The {role}"
     return "An operator"
+
+
+def _event_with_subjects(event_id):
+    from escrow.models import EscrowEvent
+
+    count = (Milestone.objects.filter(project_id=OuterRef("project_id")).order_by().values("project_id")
+             .annotate(n=Count("pk")).values("n"))
+    return (EscrowEvent.objects.filter(pk=event_id).select_related("project", "milestone")
+            .annotate(milestone_count=Coalesce(Subquery(count), 0),
+                      actor_name=Subquery(User.objects.filter(pk=OuterRef("actor_id")).values("full_name"))))
+
+
+# What a notification about an event says, in one query compiled once: the event with its project,
+# its milestone, the project's number of milestones and the actor's name.
+EVENT_WITH_SUBJECTS = Prepared(_event_with_subjects, uuid4())
+RECIPIENT = Prepared(lambda user_id: User.objects.filter(pk=user_id), uuid4())
 
 
 def context_for(kind: str, recipient: User, *, event_id=None, milestone_id=None, withdrawal_id=None,
@@ -283,7 +301,7 @@ def context_for(kind: str, recipient: User, *, event_id=None, milestone_id=None,
     """What the message says, read now from the database; ``None`` when its subject is gone."""
     from decimal import Decimal
 
-    from escrow.models import EscrowEvent, WebhookEndpoint
+    from escrow.models import WebhookEndpoint
 
     context = {"name": recipient.full_name or recipient.email, "facts": []}
     if withdrawal_id:
@@ -299,23 +317,25 @@ def context_for(kind: str, recipient: User, *, event_id=None, milestone_id=None,
             return None
         context.update(url=endpoint.url, reason=endpoint.disabled_reason, endpoint_id=str(endpoint.pk))
         return context
-    event = EscrowEvent.objects.filter(pk=event_id).first() if event_id else None
-    if event is not None:
-        milestone_id = event.milestone_id
-        project = Project.objects.get(pk=event.project_id)
+    if event_id:
+        event = next(iter(EVENT_WITH_SUBJECTS.run(event_id)), None)
+        if event is None or event.project is None:
+            return None
+        project, milestone, milestone_count = event.project, event.milestone, event.milestone_count
     else:
+        event = None
         milestone = Milestone.objects.filter(pk=milestone_id).select_related("project").first()
         if milestone is None:
             return None
         project = milestone.project
-    milestone = Milestone.objects.filter(pk=milestone_id).first() if milestone_id else None
+        milestone_count = project.milestones.count()
     data = event.data if event is not None else {}
     currency = project.currency
     money = {key: _money(Decimal(data[key]), currency) for key in ("held", "gross", "released", "commission",
                                                                      "refunded") if key in data}
     context.update(
         project=project.title, project_id=str(project.pk), total=_money(project.total_amount, currency),
-        milestones=project.milestones.count(), actor=_actor_name(event, project, recipient),
+        milestones=milestone_count, actor=_actor_name(event, project, recipient),
         milestone=milestone.title if milestone else "", amount=money.get("gross") or money.get("held", ""),
         released=money.get("released", ""), commission=money.get("commission", ""),
         refunded=money.get("refunded", _money(Decimal(0), currency)),
@@ -398,7 +418,7 @@ def notification_send(*, kind: str, recipient_id, **refs) -> int:
     """Send one notification now (the job's body): 1 if sent, 0 if no longer owed."""
     if kind == "invited":
         return invitation_send(**refs)
-    recipient = User.objects.filter(pk=recipient_id).first()
+    recipient = next(iter(RECIPIENT.run(recipient_id)), None)
     if not wanted(kind, recipient):
         return 0  # deactivated, or turned non-essential e-mails off since
     with translation.override(language_for(recipient)):

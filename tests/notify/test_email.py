@@ -34,6 +34,9 @@ def test_a_project_s_life_tells_each_party_what_concerns_them(worker, smtp):
     proposed = smtp.wait(seller.email, "proposed")
     text, html = parts(proposed)
     assert project.title in text and project.title in html
+    # who acted, in which role, and the project's terms, read with the event
+    assert f"{buyer.full_name} (the buyer) proposed" in text
+    assert f"in {project.milestones.count()} milestone(s)" in text
     assert proposed["from"] == "Amani <no-reply@amani.test>"
 
     services.project_accept(project=project, actor=seller)
