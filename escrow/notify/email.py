@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from escrow.db.prepared import Prepared
+from escrow.db.prepared import Prepared, prepared
 from escrow.models import Milestone, MilestoneStatus, Project, ProjectStatus, Transaction, User
 from escrow.money import decimals
 from escrow.notify import events
@@ -211,7 +211,10 @@ def notifications_defer(owed: list[tuple[str, object]], **refs) -> int:
     one statement. One job per e-mail, so that one recipient's failure never resends another's."""
     if not owed:
         return 0
-    users = User.objects.only("is_active", "notify_optional").in_bulk({recipient_id for _, recipient_id in owed})
+    ids = sorted({recipient_id for _, recipient_id in owed}, key=str)
+    wants = prepared(("notified", len(ids)), lambda *ids: User.objects.filter(pk__in=ids).only(
+        "is_active", "notify_optional"), [uuid4() for _ in ids])
+    users = {user.pk: user for user in wants.run(*ids)}
     refs = {name: str(value) for name, value in refs.items()}
     jobs = [{"kind": kind, "recipient_id": str(recipient_id), **refs}
             for kind, recipient_id in owed if wanted(kind, users.get(recipient_id))]

@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from datetime import timedelta
+from uuid import uuid4
 
 import certifi
 import urllib3
@@ -25,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from escrow.db.prepared import prepared
 from escrow.errors import InvalidInput, InvalidTransition
 from escrow.models import DeliveryTrigger, MessageStatus, User, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from escrow.notify import addresses, events, signing
@@ -101,9 +103,10 @@ def webhook_messages_queue(*, event, project, milestone=None) -> list[WebhookMes
     if event.action in events.HIDDEN_ACTIONS:
         return []
     event_type = events.type_of(event)
-    parties = {project.creator_id, project.buyer_id, project.seller_id} - {None}
-    endpoints = [e for e in WebhookEndpoint.objects.filter(owner_id__in=parties, is_active=True).only(
-        "id", "event_types") if e.wants(event_type)]
+    parties = sorted({project.creator_id, project.buyer_id, project.seller_id} - {None}, key=str)
+    active = prepared(("active endpoints", len(parties)), lambda *owners: WebhookEndpoint.objects.filter(
+        owner_id__in=owners, is_active=True).only("id", "event_types"), [uuid4() for _ in parties])
+    endpoints = [e for e in active.run(*parties) if e.wants(event_type)]
     if not endpoints:
         return []
     names = dict(User.objects.filter(pk__in=parties).values_list("pk", "full_name"))

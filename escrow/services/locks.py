@@ -6,17 +6,27 @@ decides on, so two requests on the same project serialize instead of both acting
 (the old system checked ``is_paid`` and then paid: two releases under concurrency).
 """
 
+from uuid import uuid4
+
+from escrow.db.prepared import Prepared
 from escrow.models import Dispute, Milestone, Project, Transaction, User
+
+# Every change of a project takes these two: compiled once (escrow.db.prepared).
+PROJECT_FOR_UPDATE = Prepared(lambda project_id: Project.objects.select_for_update().filter(pk=project_id), uuid4())
+MILESTONES_FOR_UPDATE = Prepared(lambda project_id: Milestone.objects.select_for_update().filter(
+    project_id=project_id).order_by("order_index"), uuid4())
 
 
 def lock_project(project_id) -> Project:
-    return Project.objects.select_for_update().get(pk=project_id)
+    found = PROJECT_FOR_UPDATE.run(project_id)
+    if not found:
+        raise Project.DoesNotExist(f"No project {project_id}")
+    return found[0]
 
 
 def lock_project_and_milestones(project_id) -> tuple[Project, list[Milestone]]:
     project = lock_project(project_id)
-    milestones = list(Milestone.objects.select_for_update().filter(project_id=project_id).order_by("order_index"))
-    return project, milestones
+    return project, MILESTONES_FOR_UPDATE.run(project_id)
 
 
 def lock_milestone(milestone_id) -> tuple[Project, Milestone]:

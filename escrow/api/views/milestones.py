@@ -1,6 +1,9 @@
 """Milestones: read, change terms, and the work steps (start, submit, approve, reject, dispute)."""
 
 
+from uuid import UUID, uuid4
+
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,8 +14,14 @@ from escrow.api import serializers as s
 from escrow.api.base import EscrowAPIMixin, as_owner
 from escrow.api.fields import list_data
 from escrow.api.views.common import ERROR, valid
+from escrow.db.prepared import Prepared
 from escrow.models import Milestone
 from escrow.selectors import projects_for
+
+# A milestone of the caller's projects, with its project: every milestone action reads it twice
+# (before and after the change), compiled once (escrow.db.prepared).
+MILESTONE_FOR_USER = Prepared(lambda user_id, milestone_id: Milestone.objects.filter(
+    project__in=projects_for(user_id), pk=milestone_id).select_related("project"), uuid4(), uuid4())
 
 
 class MilestoneViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -22,8 +31,22 @@ class MilestoneViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gener
     def get_queryset(self):
         return Milestone.objects.filter(project__in=projects_for(self.request.user)).select_related("project")
 
+    def _milestone(self, milestone_id) -> Milestone:
+        try:
+            found = MILESTONE_FOR_USER.run(self.request.user.pk, UUID(str(milestone_id)))
+        except ValueError:
+            found = None  # not a UUID: no such milestone
+        if not found:
+            raise Http404
+        return found[0]
+
+    def get_object(self) -> Milestone:
+        milestone = self._milestone(self.kwargs["pk"])
+        self.check_object_permissions(self.request, milestone)
+        return milestone
+
     def _detail(self, milestone_id) -> Response:
-        milestone = self.get_queryset().get(pk=milestone_id)
+        milestone = self._milestone(milestone_id)
         return Response(list_data(s.MilestoneSerializer, [milestone], {"request": self.request})[0])
 
     @extend_schema(request=s.MilestoneTermsSerializer, responses={200: s.MilestoneSerializer, 409: ERROR})
