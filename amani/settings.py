@@ -340,6 +340,10 @@ PROCRASTINATE_IMPORT_PATHS = ["escrow.jobs", "escrow.payments.jobs", "escrow.not
 PROCRASTINATE_ON_APP_READY = "escrow.worker.on_app_ready"
 # A job whose worker sent no heartbeat for this long is put back in the queue (its worker died).
 JOBS_STALLED_AFTER_SECONDS = env.int("JOBS_STALLED_AFTER_SECONDS", default=60)
+# Jobs a worker runs at once, each in a thread with its own database connection (taken from the
+# process's pool: keep DB_POOL_MAX_SIZE at least this). An e-mail or a webhook mostly waits on
+# the network; one at a time, a slow mail server would hold up every other job.
+JOBS_WORKER_CONCURRENCY = env.int("JOBS_WORKER_CONCURRENCY", default=4)
 
 # --- Outbound webhooks (docs/webhooks.md) ---------------------------------------------------------
 # Networks a webhook URL may resolve to although they are not public (private, loopback,

@@ -37,7 +37,10 @@ def job_context(call_next, context, worker):
 
 def on_app_ready(app) -> None:
     """PROCRASTINATE_ON_APP_READY: the worker's defaults (settings cannot import app code)."""
+    from django.conf import settings
+
     app.worker_defaults.setdefault("task_middleware", [job_context, close_connections])
+    app.worker_defaults.setdefault("concurrency", settings.JOBS_WORKER_CONCURRENCY)
 
 
 def defer_once(task, lock: str | None, **kwargs) -> None:
