@@ -217,8 +217,14 @@ def main() -> None:
         print(row("projects list", "conn default", default,
                   f"{default['rps'] / per_request['rps']:.2f} x the req/s of a connection per request"))
     if write:
-        print(row("approvals (releases)", f"{write['count']} distinct projects", write,
-                  ">= 100/s, p95 < 100 ms; " + write["note"]))
+        alone, drain, beside = write["alone"], write["alone"]["drain"], write["beside"]
+        print(row("approvals (releases)", f"{alone['count']} distinct projects", alone,
+                  ">= 100/s, p95 < 100 ms; " + alone["note"]))
+        print(f"{'e-mail jobs (1 worker)':<26}{str(drain['queued']) + ' queued':<22}{drain['per_second']:>9.1f}"
+              f"{'':>18}  e-mails/s, {drain['per_second'] / 2:.0f} approvals' worth (2 each); keeps up: "
+              f"{'yes' if drain['per_second'] / 2 >= alone['rps'] else 'no'}"
+              + (f"; {drain['left']} left after 10 min" if drain["left"] else ""))
+        print(row("approvals + job worker", "same 2 cores", beside, beside["note"]))
     if mixed:
         print(row("mixed escrows", f"{mixed['pairs']} pairs", mixed, "p95 < 250 ms, no 5xx; " + mixed["note"]))
     if ratios:

@@ -50,6 +50,18 @@ def ensure_database(url: str) -> None:
         conn.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
 
 
+def database_copy(source_url: str, name: str) -> str:
+    """A fresh copy of the database at ``source_url`` named ``name`` (on the same server), for a
+    bench that writes: the source stays as it was. Nothing may be connected to the source."""
+    parts = urlsplit(source_url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parts.path.lstrip("/")}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
+    return urlunsplit(parts._replace(path="/" + name))
+
+
 def manage(url: str, *args: str) -> None:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + secrets.token_hex(16), "DEBUG": "false",
            "ALLOWED_HOSTS": "127.0.0.1"}

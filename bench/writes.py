@@ -1,13 +1,19 @@
 """``make bench`` (write side): approvals that release money, and whole escrows over HTTP.
 
-Write path. On the 100k bench database, a batch of delivered milestones is seeded, each in a
-funded project of its own, ten per buyer (new buyers every run; sellers among the bench's users). wrk (4 connections) has their
-buyers approve them, each request a different milestone: every approval locks its project and
-milestones, appends the seller's release and the commission to the ledger, records the audit
-event, completes the project and defers the notification jobs — the whole release, on gunicorn's
-2 workers with a job worker running beside it (it runs the notification jobs the approvals queue,
-on the same two cores; BENCH_JOB_WORKER=false leaves it out, to see what it takes). Any answer but
-200 is counted.
+Write path. On a copy of the 100k bench database (``amani_bench_writes``, made anew each run so
+that the read bench's database never grows), a batch of delivered milestones is seeded, each in
+a funded project of its own, ten per buyer (sellers among the bench's users). wrk (4 connections)
+has their buyers approve them, each request a different milestone: every approval locks its
+project and milestones, appends the seller's release and the commission to the ledger, records
+the audit events, completes the project and defers the notification jobs (the issue's "lock,
+release, commission, audit, job deferral") — on gunicorn's 2 workers. Any answer but 200 is
+counted. Three figures:
+
+- approvals/s with the two cores to gunicorn and the database (the jobs wait in the queue);
+- the job worker alone draining the e-mails those approvals queued (e-mails/s; each approval
+  owes two), which says whether one worker keeps up with that rate on a core of its own;
+- approvals/s with the job worker running beside them on the same two cores, as on a small
+  single-machine deployment.
 
 Mixed workload. On a database of its own, with the FinCra simulator (escrow/payments/simulator.py)
 answering over HTTP and a job worker: 20 buyer/seller pairs, each in its own thread, run whole
@@ -24,10 +30,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import requests
-from stack import ROOT, Stack, database_of_its_own, ensure_database, manage, token_for, wrk
+from stack import ROOT, Stack, database_copy, database_of_its_own, ensure_database, manage, token_for, wrk
 
 APPROVALS = int(os.environ.get("BENCH_APPROVALS", "3000"))
 WRITE_SECONDS = float(os.environ.get("BENCH_WRITE_SECONDS", "10"))
@@ -97,13 +104,17 @@ end
 """
 
 
-def write_path(url: str) -> dict:
-    """Approvals that release money, each on a project of its own, driven by wrk."""
-    approvals = seed_approvals(url, APPROVALS)
-    ids = [milestone for milestone, _ in approvals]
+def _approvals(url: str, count: int) -> tuple[list[str], Path]:
+    """Seed ``count`` approvals; their milestone ids and wrk's input file (milestone, token)."""
+    approvals = seed_approvals(url, count)
     ids_file = ROOT / ".data" / "bench-approval-ids.txt"
     ids_file.write_text("".join(f"{milestone} {token_for(buyer)}\n" for milestone, buyer in approvals))
-    with Stack(url, workers=2, worker=os.environ.get("BENCH_JOB_WORKER", "true") == "true") as base:
+    return [milestone for milestone, _ in approvals], ids_file
+
+
+def _approve(url: str, *, job_worker: bool) -> dict:
+    ids, ids_file = _approvals(url, APPROVALS)
+    with Stack(url, workers=2, worker=job_worker) as base:
         measured = wrk(base + "/", seconds=WRITE_SECONDS, connections=4, script=APPROVE_LUA % {"ids": ids_file})
     with psycopg.connect(url) as conn:
         released = conn.execute("""SELECT count(*) FROM milestones m JOIN projects p ON p.id = m.project_id
@@ -114,6 +125,36 @@ def write_path(url: str) -> dict:
     if measured["requests"] >= len(ids) // 2 * 2:
         measured["note"] += f" (ran out of the {len(ids)} seeded: BENCH_APPROVALS)"
     return measured
+
+
+def _drain(url: str) -> dict:
+    """One job worker alone on the e-mails waiting: e-mails sent per second, from its first to
+    its last (its start-up not counted)."""
+    def waiting() -> int:
+        with psycopg.connect(url) as conn:
+            return conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'email' "
+                                "AND status = 'todo'").fetchone()[0]
+
+    queued = waiting()
+    with Stack(url, workers=1, worker=True):
+        while (first := waiting()) == queued:
+            time.sleep(0.05)
+        started = time.perf_counter()
+        deadline = time.monotonic() + 600
+        while waiting() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        left = waiting()
+    return {"queued": queued, "per_second": (first - left) / elapsed, "left": left}
+
+
+def write_path(source_url: str) -> dict:
+    """Approvals that release money, each on a project of its own, driven by wrk: without the job
+    worker, then its e-mails drained by the worker alone, then approvals with the worker beside."""
+    url = database_copy(source_url, "amani_bench_writes")
+    alone = _approve(url, job_worker=False)
+    alone["drain"] = _drain(url)
+    return {"alone": alone, "beside": _approve(url, job_worker=True)}
 
 
 class Pair:
