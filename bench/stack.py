@@ -104,8 +104,10 @@ class Stack:
                                         str(self.workers), "--bind", f"127.0.0.1:{self.port}", "--log-level",
                                         "warning"], cwd=ROOT, env=self.env)
         if self.with_worker:
-            self.worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT,
-                                           env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # At a lower CPU priority than the server, as docs/operations.md advises on a shared
+            # machine: background work yields to the requests.
+            self.worker = subprocess.Popen(["nice", "-n", "10", sys.executable, "manage.py", "procrastinate", "worker"],
+                                           cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{self.port}"
         for _ in range(150):
             if self.server.poll() is not None:

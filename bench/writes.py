@@ -13,7 +13,7 @@ counted. Three figures:
 - the job worker alone draining the e-mails those approvals queued (e-mails/s; each approval
   owes two), which says whether one worker keeps up with that rate on a core of its own;
 - approvals/s with the job worker running beside them on the same two cores, as on a small
-  single-machine deployment.
+  single-machine deployment (the worker at a lower CPU priority, as docs/operations.md advises).
 
 Mixed workload. On a database of its own, with the FinCra simulator (escrow/payments/simulator.py)
 answering over HTTP and a job worker: 20 buyer/seller pairs, each in its own thread, run whole
