@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 
 class Prepared:
@@ -28,6 +29,7 @@ class Prepared:
     def compile(self) -> None:
         queryset = self.build(*self.samples)
         self.using = queryset.db
+        self.for_update = queryset.query.select_for_update
         compiler = queryset.query.get_compiler(self.using)
         sql, params = compiler.as_sql()
         # Field converters (a JSON column's text to Python, ...), as the ORM applies them.
@@ -58,6 +60,9 @@ class Prepared:
         if self.sql is None:
             self.compile()
         params = [values[slot] if slot is not None else constant for slot, constant in self.slots]
+        if self.for_update and not connections[self.using].in_atomic_block:
+            # As the ORM refuses it: outside a transaction the lock would end with the statement.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows: Sequence = cursor.fetchall()

@@ -4,8 +4,9 @@ would for that run's values — rows, field conversions, counts and pages."""
 from uuid import uuid4
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from escrow.db.prepared import Prepared, PreparedRows
@@ -82,6 +83,17 @@ def test_a_query_without_a_column_of_its_model_only_counts(db):
         query.run(uuid4())
     assert Prepared(lambda user_id: Project.objects.filter(buyer_id=user_id).values_list("id"), uuid4(),
                     count=True).run(uuid4()) == 0
+
+
+def test_a_row_lock_outside_a_transaction_is_refused_as_the_orm_refuses_it(transactional_db):
+    project = ProjectFactory()
+    query = Prepared(lambda project_id: Project.objects.select_for_update().filter(pk=project_id), uuid4())
+    with transaction.atomic():
+        assert [p.pk for p in query.run(project.pk)] == [project.pk]  # compiled here, in a transaction
+    with pytest.raises(TransactionManagementError):
+        query.run(project.pk)
+    with pytest.raises(TransactionManagementError):
+        list(Project.objects.select_for_update().filter(pk=project.pk))
 
 
 def test_a_sample_the_query_does_not_use_is_refused(db):
