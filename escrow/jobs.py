@@ -10,6 +10,8 @@ import logging
 
 from django.conf import settings
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 
 from escrow import services
 from escrow.api import idempotency
@@ -54,11 +56,19 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     """Put back the jobs of a worker that died mid-job (no heartbeat for a while).
 
     Every job here is idempotent (it settles a ledger row from FinCra's records or re-submits the
-    same reference), so running one again after a crash is safe; losing it is not.
+    same reference), so running one again after a crash is safe; losing it is not. When a job of
+    the same queueing lock already waits (deferred again meanwhile: a redelivered webhook, a
+    re-submission), that one will do the work: the dead one is ended as failed, which also frees
+    its lock for it (escrow.worker.defer_once).
     """
     manager = context.app.job_manager
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOBS_STALLED_AFTER_SECONDS))
     for job in stalled:
-        await manager.retry_job(job)
-        logger.warning("job %s (%s) of a dead worker put back", job.id, job.task_name)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            logger.warning("job %s (%s) of a dead worker ended: the same job waits again", job.id, job.task_name)
+        else:
+            logger.warning("job %s (%s) of a dead worker put back", job.id, job.task_name)
     return len(stalled)

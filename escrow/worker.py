@@ -44,14 +44,16 @@ def on_app_ready(app) -> None:
 
 
 def defer_once(task, lock: str | None, **kwargs) -> None:
-    """Defer ``task`` in the caller's transaction, unless a job holding ``lock`` already waits.
+    """Defer ``task`` in the caller's transaction, unless a job holding ``lock`` already waits;
+    and never run it while another job holding ``lock`` runs (a worker runs several jobs at
+    once, and several workers may run: two attempts at one payout must not overlap).
 
     The savepoint matters: the database refuses the duplicate, and that refusal must not abort the
     caller's transaction (the state change the job belongs to). ``lock=None``: always a new job.
     """
     try:
         with transaction.atomic():
-            task.configure(queueing_lock=lock).defer(**kwargs)
+            task.configure(queueing_lock=lock, lock=lock).defer(**kwargs)
     except AlreadyEnqueued:
         pass  # the same job is already waiting: it will do the work
 

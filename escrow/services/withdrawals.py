@@ -118,12 +118,16 @@ def withdrawal_submitted(*, withdrawal: Transaction, outcome: str, gateway_refer
     """Record what became of the payout request: ``processing`` (FinCra took it), ``unknown`` (no
     answer: the job re-submits the same reference) or ``rejected`` (FinCra refused it for a reason
     that proves nothing was paid: the withdrawal fails and the balance comes back). A withdrawal
-    whose payout outcome was ever unknown is never failed on a refusal: FinCra may have paid it."""
+    whose payout outcome was ever unknown is never failed on a refusal: FinCra may have paid it;
+    nor one an earlier attempt got FinCra to take, or that is settled: the refusal is of a later
+    attempt, and proves nothing about the first."""
     row = lock_transaction(withdrawal.pk)
     if outcome == "rejected":
         if (row.extra_data or {}).get("payout") == "unknown":
             # An earlier attempt may have been paid: a refusal now proves nothing about it.
             raise InvalidTransition("This payout's first outcome is unknown: only FinCra's record can settle it.")
+        if row.status != TransactionStatus.PENDING:
+            return row  # taken by FinCra (processing) or settled: its record decides, not this refusal
         return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
     if row.status != TransactionStatus.PENDING:
         return row  # a webhook settled it first

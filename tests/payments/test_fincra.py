@@ -401,6 +401,25 @@ def test_a_failed_payout_gives_the_balance_back(fincra, worker):
     assert_ledger_invariants()
 
 
+def test_a_refused_second_attempt_never_fails_a_payout_fincra_took(fincra):
+    """Two attempts at one payout at once (a job's retry beside reconcile's re-submission): the
+    first is taken, the second refused (say the first emptied the wallet). The refusal proves
+    nothing about the first: the withdrawal stays with FinCra's record, the balance is not given
+    back, nothing is written."""
+    project = completed_ngn()
+    withdrawal_id = withdraw(project.seller, amount="975.00").json()["id"]
+    run_jobs()
+    assert status_of(withdrawal_id) == TransactionStatus.PROCESSING
+    [job] = ProcrastinateJob.objects.filter(task_name__endswith="submit_payout")
+    assert job.lock == job.queueing_lock == f"payout-{withdrawal_id}"  # attempts never run at once
+    before = db_snapshot()
+    row = services.withdrawal_submitted(withdrawal=Transaction.objects.get(pk=withdrawal_id), outcome="rejected",
+                                        detail="NO_ENOUGH_MONEY_IN_WALLET")
+    assert row.status == TransactionStatus.PROCESSING
+    assert db_snapshot() == before
+    assert available_balance(project.seller_id, "NGN") == 0
+
+
 def test_failed_after_successful_keeps_the_first_outcome_and_flags_it(fincra, worker):
     project = completed_ngn()
     withdrawal_id = withdraw(project.seller, amount="975.00").json()["id"]
