@@ -33,9 +33,10 @@ class MilestoneViewSet(EscrowAPIMixin, mixins.RetrieveModelMixin, viewsets.Gener
 
     def _milestone(self, milestone_id) -> Milestone:
         try:
-            found = MILESTONE_FOR_USER.run(self.request.user.pk, UUID(str(milestone_id)))
+            milestone_id = UUID(str(milestone_id))
         except ValueError:
-            found = None  # not a UUID: no such milestone
+            raise Http404 from None  # not a UUID: no such milestone
+        found = MILESTONE_FOR_USER.run(self.request.user.pk, milestone_id)
         if not found:
             raise Http404
         return found[0]
