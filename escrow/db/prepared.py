@@ -40,6 +40,9 @@ class Prepared:
         self.slots = [(keys.index(str(param)), None) if str(param) in keys else (None, param) for param in params]
         if not all(any(slot == index for slot, _ in self.slots) for index in range(len(keys))):
             raise ValueError("a sample does not appear among the query's parameters")
+        if any(key in str(constant) for slot, constant in self.slots if slot is None for key in keys):
+            # The query rewrote a sample (``icontains`` wraps it in %...%): it would run as a constant.
+            raise ValueError("a sample appears in a parameter the query made from it")
         query = queryset.query
         if query.extra_select:
             raise ValueError("extra() columns are not supported")
