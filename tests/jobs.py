@@ -61,9 +61,12 @@ class Worker:
 
 
 def run_jobs(**options) -> None:
-    """Run every job waiting now, then return (a worker with ``wait=False``)."""
+    """Run every job waiting now, then return (a worker with ``wait=False``). One job at a time:
+    with several at once, the worker may stop while a job it runs defers another (its other
+    slots found the queue empty), and "every job waiting now" would depend on timing."""
     worker_app = app.with_connector(app.connector.get_worker_connector())
-    worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
+    worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False,
+                          **{"concurrency": 1, **options})
 
 
 def wait_for(predicate, seconds: float = 15) -> bool:
