@@ -3,11 +3,13 @@
 to a live server of the app, and a real job worker processing them. The client is never patched;
 failures come from the simulator's switches."""
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,8 +19,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import F
-from procrastinate.contrib.django.models import ProcrastinateJob
+from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob, ProcrastinateWorker
+from procrastinate.exceptions import AlreadyEnqueued
 
+from escrow import jobs as engine_jobs
 from escrow import services
 from escrow.db.rls import as_role
 from escrow.models import EscrowEvent, ProjectStatus, Transaction, TransactionStatus, WalletCheck, WebhookEvent
@@ -272,7 +277,14 @@ def test_a_worker_killed_after_the_webhook_was_stored_loses_nothing(fincra, sett
     body, signature = fincra.deliveries[-1]["raw"], fincra.deliveries[-1]["signature"]
     assert requests.post(fincra.webhook_endpoint, data=body, headers={"signature": signature}, timeout=5).ok
     switch(fincra, latency=0)
+    # The sweep for dead workers' jobs runs every minute; here it runs once the dead worker's
+    # heartbeat is older than the threshold (a sweep before that would rightly find nothing).
     settings.JOBS_STALLED_AFTER_SECONDS = 1
+    dead = ProcrastinateJob.objects.get(status="doing").worker_id
+    assert wait_for(lambda: ProcrastinateWorker.objects.filter(
+        id=dead, last_heartbeat__lt=timezone.now() - timedelta(seconds=2)).exists(), seconds=30)
+    with contextlib.suppress(AlreadyEnqueued):  # the dead worker's own periodic sweep may wait already
+        engine_jobs.retry_stalled_jobs.defer(timestamp=0)
     survivor = Worker().start()
     try:
         assert wait_for(lambda: holds(project) == 1, seconds=60)
