@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone
 
 import escrow.db.lookups  # noqa: F401 - registers __in_array
@@ -31,20 +32,16 @@ def projects_held(project_ids) -> dict:
         return dict(cursor.fetchall())
 
 
-def with_open_cases(projects) -> list:
-    """``projects`` (model instances, e.g. a page of a list), each with ``open_cases`` set — the
-    milestone ids of its open disputes, None for a project-wide one — read in one query for all
-    (``escrow.states.open_cases``: the guards of a row's actions read them)."""
-    projects = list(projects)
-    cases: dict = {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT project_id, milestone_id FROM disputes WHERE project_id = ANY(%s::uuid[]) AND status = %s",
-                       [[p.pk for p in projects], DisputeStatus.OPEN])
-        for project_id, milestone_id in cursor.fetchall():
-            cases.setdefault(project_id, []).append(milestone_id)
-    for project in projects:
-        project.open_cases = cases.get(project.pk, [])
-    return projects
+# The milestone ids of a project's open disputes (None: a project-wide one), as a column of its
+# row: the guards of its actions read them (``escrow.states.open_cases``).
+OPEN_CASES = ArraySubquery(Dispute.objects.filter(project_id=OuterRef("pk"), status=DisputeStatus.OPEN)
+                           .order_by().values("milestone_id"))
+
+
+def with_open_cases(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """``projects``, each row with ``open_cases`` read in the same query (a page of a list, a
+    project and its milestones: no query per row or per milestone)."""
+    return projects.annotate(open_cases=OPEN_CASES)
 
 
 def available_balances(user_id) -> dict[str, Decimal]:
@@ -94,11 +91,12 @@ def projects_rows(user, *, filters: dict, ordering: str) -> PreparedRows:
     names = tuple(sorted(filters))
 
     def build(user_id, *values):
-        return projects_for(user_id).filter(**dict(zip(names, values, strict=True))).order_by(ordering, "id")
+        return with_open_cases(projects_for(user_id).filter(**dict(zip(names, values, strict=True)))).order_by(
+            ordering, "id")
 
     values = [user.pk, *(filters[name] for name in names)]
     return PreparedRows(("projects", names, ordering), build, [sample_like(value) for value in values], values,
-                        PROJECT_FIELDS)
+                        [*PROJECT_FIELDS, "open_cases"])
 
 
 def disputes_for(user) -> QuerySet[Dispute]:

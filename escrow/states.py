@@ -77,9 +77,8 @@ def _not_asked_yet(project, milestone, actor) -> str | None:
 
 
 def open_cases(project) -> list:
-    """The milestone ids of the project's open disputes (None: the project-wide one). A list page
-    reads them for all its rows in one query and sets ``project.open_cases``
-    (``escrow.selectors.with_open_cases``); otherwise they are read here."""
+    """The milestone ids of the project's open disputes (None: the project-wide one). Pages read
+    them with their rows (``escrow.selectors.with_open_cases``); otherwise they are read here."""
     known = getattr(project, "open_cases", None)
     if known is not None:
         return known

@@ -246,3 +246,16 @@ def test_a_file_is_downloaded_under_the_extension_of_its_content_never_the_name_
     assert download["Content-Disposition"] == 'attachment; filename="evil.png"'
     assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert download["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_open_case_on_a_milestone_takes_dispute_off_its_projects_actions_in_lists_and_pages(db):
+    """A row's actions know its open cases, read with the row: the list's page, the project's page."""
+    buyer = UserFactory()
+    quiet = builders.in_progress(buyer=buyer)
+    contested = builders.in_progress(buyer=buyer)
+    services.milestone_dispute(milestone=contested.milestones.first(), actor=buyer, reason="late")
+    client = client_for(buyer)
+    rows = {row["id"]: row["actions"] for row in ok(client.get("/api/v1/projects/"))["results"]}
+    assert "dispute" in rows[str(quiet.pk)] and "dispute" not in rows[str(contested.pk)]
+    assert "dispute" in ok(client.get(f"/api/v1/projects/{quiet.pk}/"))["actions"]
+    assert "dispute" not in ok(client.get(f"/api/v1/projects/{contested.pk}/"))["actions"]

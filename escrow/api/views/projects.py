@@ -28,14 +28,13 @@ PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total
 
 
 def page_context(request, projects) -> dict:
-    """What a page of projects shows besides its rows — the parties' e-mails, the amounts held
-    and the open cases its actions depend on — each in one query for the whole page. (Per row,
-    RLS on ``transactions`` and the public profiles would run for every project of the user
-    before the page is cut.)
+    """What a page of projects shows besides its rows — the parties' e-mails and the amounts
+    held — each in one query for the whole page; the rows bring the open cases their actions
+    depend on (``with_open_cases``). (Per row, RLS on ``transactions`` and the public profiles
+    would run for every project of the user before the page is cut.)
 
     Parties' e-mails come from the public profiles: under RLS a client reads only its own
     ``users`` row. With API_RLS off (the benchmark's switch) the owner reads ``users`` directly."""
-    with_open_cases(projects)  # for the rows' actions
     ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
     return {
         "request": request,
@@ -56,7 +55,8 @@ class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
         return s.ProjectSerializer if self.action == "list" else s.ProjectDetailSerializer
 
     def _detail(self, project_id, code=status.HTTP_200_OK) -> Response:
-        project = get_object_or_404(self.get_queryset().prefetch_related("milestones"), pk=project_id)
+        project = get_object_or_404(with_open_cases(self.get_queryset()).prefetch_related("milestones"),
+                                    pk=project_id)
         return Response(s.ProjectDetailSerializer(project, context=page_context(self.request, [project])).data,
                         status=code)
 
@@ -215,5 +215,6 @@ class InvitationClaimView(EscrowAPIView):
             project = services.invitation_claim(token=token, user=request.user)
         if project is None:  # unknown, expired, withdrawn, another e-mail's: all the same answer
             raise Http404
-        project = get_object_or_404(projects_for(request.user).prefetch_related("milestones"), pk=project.pk)
+        project = get_object_or_404(with_open_cases(projects_for(request.user)).prefetch_related("milestones"),
+                                    pk=project.pk)
         return Response(s.ProjectDetailSerializer(project, context=page_context(request, [project])).data)
