@@ -126,7 +126,8 @@ def transactions_page(user, *, filters: dict, position: tuple | None, backwards:
     own rows and their projects' rows are two index range reads (``transactions_user_page_idx``,
     ``transactions_project_page_idx``), each cut at ``size``, merged: one OR over both had the
     planner walk the whole ledger by date looking for the user's rows. Compiled once per shape
-    (which filters, a position or not, the direction, the size): ``escrow.db.prepared``."""
+    (which filters, a position or not, the direction, the size): ``escrow.db.prepared``. Rows
+    carry ``LEDGER_PAGE_FIELDS``, the others deferred."""
     names = tuple(name for name in LEDGER_FILTERS if name in filters)
     positioned = position is not None
     order = ("created_at", "-id") if backwards else LEDGER_ORDER
@@ -142,7 +143,7 @@ def transactions_page(user, *, filters: dict, position: tuple | None, backwards:
         own = rows.filter(user_id=user_id).order_by(*order)[:size]
         projects = rows.filter(project_id__in_array=projects_for(user_id).values("id")).order_by(*order)[:size]
         # UNION (not ALL): a row of the user's on their own project is in both.
-        return own.union(projects).order_by(*order)[:size].values_list(*TRANSACTION_FIELDS)
+        return own.union(projects).order_by(*order)[:size].values_list(*LEDGER_PAGE_FIELDS)
 
     values = [user.pk, *(filters[name] for name in names)]
     samples = [sample_like(value) for value in values]
@@ -153,7 +154,12 @@ def transactions_page(user, *, filters: dict, position: tuple | None, backwards:
     return page[::-1] if backwards else page
 
 
-TRANSACTION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]
+# What a row of a ledger page shows (the API's ledger rows, and its cursor: created_at, id). What
+# FinCra answered (gateway_response, often kilobytes of JSON), its ids and fees, and operators'
+# notes stay in the database: a page read and decoded them for every row, to show none of them.
+LEDGER_PAGE_FIELDS = ["id", "user_id", "project_id", "milestone_id", "transaction_type", "status", "amount", "fee",
+                      "net_amount", "currency", "payment_gateway", "gateway_reference", "description", "extra_data",
+                      "created_at", "processed_at", "completed_at"]
 
 
 def held_per_currency() -> dict[str, Decimal]:

@@ -76,6 +76,17 @@ def test_no_count_and_no_offset_on_any_page(ledger):
     assert "COUNT(" not in sql and "OFFSET" not in sql
 
 
+def test_a_page_leaves_what_fincra_answered_in_the_database(ledger):
+    """A row's gateway_response (often kilobytes of JSON) is shown by no page: no page reads it,
+    and no row then loads it (or any other column left out) on its own."""
+    client, _ = ledger
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/api/v1/transactions/?page_size=5")
+    assert page.status_code == 200 and len(page.json()["results"]) == 5
+    ledger_reads = [query["sql"] for query in captured if '"transactions"' in query["sql"]]
+    assert len(ledger_reads) == 1 and '"gateway_response"' not in ledger_reads[0]
+
+
 @pytest.mark.parametrize("cursor", ["nonsense", "bnwyMDI0LTAxLTAxfHg", "eHwyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwfDE"])
 def test_a_made_up_cursor_is_a_400_in_the_one_error_shape(db, cursor):
     response = client_for(UserFactory()).get(f"/api/v1/transactions/?cursor={cursor}")
