@@ -8,6 +8,9 @@ through PostgREST (``*_security_definer_function_executable``), and policies tha
 ``auth.uid()`` per row (``auth_rls_initplan``). Each query must come back empty.
 """
 
+import json
+import uuid
+
 from django.db import connection
 
 SHIM_MARK = "amani shim: created by escrow migration 0002"
@@ -22,9 +25,11 @@ WHERE (p.pronamespace IN (current_schema()::regnamespace, 'escrow_private'::regn
                   AND d.deptype = 'e')
 """
 
+# The shim's auth.uid() is the exception, as Supabase's own: a SET clause would stop PostgreSQL
+# from inlining it (migration 0027); its body names pg_catalog's objects only (tested below).
 SEARCH_PATH_MUTABLE = f"""
 SELECT signature FROM ({OUR_FUNCTIONS}) f
-WHERE NOT EXISTS (SELECT 1 FROM unnest(coalesce(f.proconfig, '{{}}')) c WHERE c LIKE 'search_path=%%')
+WHERE signature <> 'auth.uid()' AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(f.proconfig, '{{}}')) c WHERE c LIKE 'search_path=%%')
 ORDER BY 1
 """
 
@@ -73,6 +78,27 @@ def test_every_function_of_ours_has_a_fixed_search_path(db):
         "escrow_private.public_profiles()", "auth.uid()",
     } <= signatures
     assert rows(SEARCH_PATH_MUTABLE) == []
+
+
+def test_the_shims_auth_uid_is_inlined_and_no_search_path_redirects_it(db):
+    """Off Supabase, policies ask the shim's auth.uid() for the caller many times a request: it is
+    inlined into their plans, as Supabase's is, and a caller's search_path that puts its own
+    current_setting and operators first still gets the JWT's subject."""
+    me, impostor = uuid.uuid4(), uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE, COSTS OFF) SELECT auth.uid()")
+        assert "current_setting" in " ".join(line for line, in cursor.fetchall())  # the body, not a call
+        cursor.execute("CREATE SCHEMA hostile")
+        cursor.execute(f"CREATE FUNCTION hostile.current_setting(text, boolean) RETURNS text LANGUAGE sql"
+                       f" AS $$ SELECT '{{\"sub\": \"{impostor}\"}}' $$")
+        cursor.execute("CREATE FUNCTION hostile.never(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$")
+        cursor.execute("CREATE OPERATOR hostile.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.never)")
+        cursor.execute(f"CREATE FUNCTION hostile.sub(jsonb, text) RETURNS text LANGUAGE sql AS $$ SELECT '{impostor}' $$")
+        cursor.execute("CREATE OPERATOR hostile.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = hostile.sub)")
+        cursor.execute("SELECT set_config('request.jwt.claims', %s, true)", [json.dumps({"sub": str(me)})])
+        cursor.execute("SET LOCAL search_path = hostile, pg_catalog, public")
+        cursor.execute("SELECT hostile.current_setting('x', true), auth.uid()")
+        assert cursor.fetchone() == (json.dumps({"sub": str(impostor)}), me)
 
 
 def test_definer_functions_pin_the_app_schema_and_temp_last(db):

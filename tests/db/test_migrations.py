@@ -80,10 +80,14 @@ def exposed_tables(conn) -> list[tuple[str, str]]:
 def test_migrate_on_a_supabase_shaped_database(server, supabase_database):
     database, role, uid_oid = supabase_database
     url = server.url(database, user=role)
+    with server.connect(database) as conn:
+        supabase_uid = conn.execute("select prosrc, proconfig from pg_proc where oid = %s", [uid_oid]).fetchone()
     server.manage(url, "migrate", "--noinput")
 
     with server.connect(database) as conn:
         assert conn.execute("select to_regprocedure('auth.uid()')::oid").fetchone()[0] == uid_oid
+        # Supabase's auth.uid() as it was: the shim's migrations (0002, 0012, 0027) never touch it.
+        assert conn.execute("select prosrc, proconfig from pg_proc where oid = %s", [uid_oid]).fetchone() == supabase_uid
         assert conn.execute("select obj_description(%s, 'pg_proc')", [uid_oid]).fetchone()[0].startswith("Deprecated")
         assert state(conn)["policies"] == 19
         assert conn.execute("select count(*) from pg_class where relname = 'django_session'").fetchone()[0] == 1
