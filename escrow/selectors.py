@@ -25,13 +25,6 @@ def project_held(project_id) -> Decimal:
         return cursor.fetchone()[0]
 
 
-def projects_held(project_ids) -> dict:
-    """``project_held`` for many projects in one query (a page of a list)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT project_id, held FROM escrow_projects_held(%s::uuid[])", [list(project_ids)])
-        return dict(cursor.fetchall())
-
-
 # The milestone ids of a project's open disputes (None: a project-wide one), as a column of its
 # row: the guards of its actions read them (``escrow.states.open_cases``).
 OPEN_CASES = ArraySubquery(Dispute.objects.filter(project_id=OuterRef("pk"), status=DisputeStatus.OPEN)
@@ -61,14 +54,28 @@ def available_balance(user_id, currency: str) -> Decimal:
         return cursor.fetchone()[0]
 
 
-def public_emails(user_ids) -> dict:
-    """The e-mails of those of ``user_ids`` the caller (``auth.uid()``) may see: their own and
-    their counterparties', by the rule of the ``public_profiles`` view (migration 0012) — ``users``
-    itself shows a client their own row only. Through ``public_profiles_of`` (0021), which probes
-    only these ids rather than listing every counterparty of the caller."""
+# The e-mails of the given users the caller (``auth.uid()``) may see: their own and their
+# counterparties', by the rule of the ``public_profiles`` view (migration 0012) — ``users`` itself
+# shows a client their own row only. Through ``public_profiles_of`` (0022), which probes only these
+# ids rather than listing every counterparty of the caller. The owner (no client role) reads them
+# from ``users``.
+VISIBLE_EMAILS = "SELECT id, email FROM escrow_private.public_profiles_of(%s::uuid[])"
+OWNER_EMAILS = "SELECT id, email::text FROM users WHERE id = ANY(%s::uuid[])"
+PAGE_FIGURES = ("SELECT e.ids, e.emails, h.ids, h.held"
+                " FROM (SELECT array_agg(id) AS ids, array_agg(email) AS emails FROM ({emails}) found) e,"
+                " (SELECT array_agg(project_id) AS ids, array_agg(held) AS held"
+                "  FROM escrow_projects_held(%s::uuid[])) h")
+
+
+def page_figures(user_ids, project_ids, *, as_client: bool = True) -> tuple[dict, dict]:
+    """What a page of projects shows besides its rows, in one statement: the e-mails of
+    ``user_ids`` the caller may see (``as_client=False``: every one of them, read as the owner) and
+    what each of ``project_ids`` holds (``project_held``'s formula)."""
+    sql = PAGE_FIGURES.format(emails=VISIBLE_EMAILS if as_client else OWNER_EMAILS)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, email FROM escrow_private.public_profiles_of(%s::uuid[])", [list(user_ids)])
-        return dict(cursor.fetchall())
+        cursor.execute(sql, [list(user_ids), list(project_ids)])
+        user_ids, emails, project_ids, held = cursor.fetchone()
+    return dict(zip(user_ids or (), emails or (), strict=True)), dict(zip(project_ids or (), held or (), strict=True))
 
 
 def public_names(user_ids) -> dict:

@@ -16,10 +16,10 @@ from escrow.api.base import EscrowAPIMixin, EscrowAPIView, as_owner
 from escrow.api.errors import error_response
 from escrow.api.fields import list_data
 from escrow.api.views.common import ERROR, money_text, query_choice, valid
-from escrow.models import Invitation, Milestone, ProjectStatus, Transaction, User
+from escrow.models import Invitation, Milestone, ProjectStatus, Transaction
 from escrow.payments import gateway
 from escrow.payments.fincra import FincraError, Rejected, Unauthorized
-from escrow.selectors import projects_for, projects_held, projects_rows, public_emails, with_open_cases
+from escrow.selectors import page_figures, projects_for, projects_rows, with_open_cases
 
 PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total_amount", "-total_amount", "title",
                     "-title", "status", "-status")
@@ -29,19 +29,15 @@ PROJECT_ORDERING = ("created_at", "-created_at", "due_date", "-due_date", "total
 
 def page_context(request, projects) -> dict:
     """What a page of projects shows besides its rows — the parties' e-mails and the amounts
-    held — each in one query for the whole page; the rows bring the open cases their actions
+    held — in one statement for the whole page; the rows bring the open cases their actions
     depend on (``with_open_cases``). (Per row, RLS on ``transactions`` and the public profiles
     would run for every project of the user before the page is cut.)
 
     Parties' e-mails come from the public profiles: under RLS a client reads only its own
     ``users`` row. With API_RLS off (the benchmark's switch) the owner reads ``users`` directly."""
     ids = {pid for p in projects for pid in (p.creator_id, p.buyer_id, p.seller_id) if pid}
-    return {
-        "request": request,
-        "emails": (public_emails(ids) if django_settings.API_RLS
-                   else dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))),
-        "held": projects_held([p.pk for p in projects]),
-    }
+    emails, held = page_figures(ids, [p.pk for p in projects], as_client=django_settings.API_RLS)
+    return {"request": request, "emails": emails, "held": held}
 
 
 class ProjectViewSet(EscrowAPIMixin, viewsets.GenericViewSet):
