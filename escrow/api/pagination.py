@@ -1,8 +1,9 @@
-"""Pagination. Most lists: page numbers (?page= from 1, anything else a 400 naming ``page``; a page past the
-last is DRF's 404, documented on every paged list; ?page_size= 1 to 100). The ledger
-(/transactions/): a cursor (?cursor=&page_size=), since it grows without bound — no COUNT, no
-OFFSET, each page an index range read next to the row where the previous one ended. Its answer
-has the shape of the timeline's (DRF's cursor pagination): ``next``, ``previous``, ``results``."""
+"""Pagination. Most lists: page numbers (?page= from 1 or ``last``, anything else a 400 naming
+``page``; a page past the last is DRF's 404, documented on every paged list; ?page_size= 1 to
+100). The ledger (/transactions/): a cursor (?cursor=&page_size=), since it grows without bound —
+no COUNT, no OFFSET, each page an index range read next to the row where the previous one ended.
+Its answer has the shape of the timeline's (DRF's cursor pagination): ``next``, ``previous``,
+``results``."""
 
 import base64
 from datetime import datetime
@@ -23,9 +24,11 @@ class Pagination(PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param) or 1
-        if number in self.last_page_strings or str(number).isdigit() and int(number) >= 1:
+        if number in self.last_page_strings:
+            return paginator.num_pages
+        if str(number).isdigit() and int(number) >= 1:
             return number
-        raise ValidationError({self.page_query_param: ["A page number: a whole number from 1."]})
+        raise ValidationError({self.page_query_param: ["A page number: a whole number from 1, or last."]})
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
