@@ -1,7 +1,7 @@
 """Reads: querysets and figures for a user or a project. Writes live in escrow/services/.
 
 Held amounts and balances are computed by the same SQL functions the database's own triggers use
-(migration 0004), so Python and the database can never disagree on them.
+(migration 0004; PL/pgSQL since 0026), so Python and the database can never disagree on them.
 """
 
 from datetime import UTC, datetime, timedelta
