@@ -74,8 +74,8 @@ def page_figures(user_ids, project_ids, *, as_client: bool = True) -> tuple[dict
     sql = PAGE_FIGURES.format(emails=VISIBLE_EMAILS if as_client else OWNER_EMAILS)
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(user_ids), list(project_ids)])
-        user_ids, emails, project_ids, held = cursor.fetchone()
-    return dict(zip(user_ids or (), emails or (), strict=True)), dict(zip(project_ids or (), held or (), strict=True))
+        users, emails, projects, held = cursor.fetchone()  # arrays; NULL for none
+    return dict(zip(users or (), emails or (), strict=True)), dict(zip(projects or (), held or (), strict=True))
 
 
 def public_names(user_ids) -> dict:

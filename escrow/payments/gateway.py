@@ -169,8 +169,9 @@ def submit_payout(withdrawal_id) -> str:
         if not proves_nothing_paid:  # FinCra's record decides
             services.withdrawal_submitted(withdrawal=withdrawal, outcome="unknown", detail=str(error))
             return _settle_or_try_later(withdrawal)
-        services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
-        return "rejected"
+        row = services.withdrawal_submitted(withdrawal=withdrawal, outcome="rejected", detail=str(error))
+        # Another attempt may have got FinCra to take it meanwhile: then this refusal changed nothing.
+        return "rejected" if row.status == TransactionStatus.FAILED else "already_submitted"
     services.withdrawal_submitted(withdrawal=withdrawal, outcome="processing",
                                   gateway_reference=str(answer.get("reference") or ""))
     return "processing"

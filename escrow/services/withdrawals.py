@@ -122,15 +122,15 @@ def withdrawal_submitted(*, withdrawal: Transaction, outcome: str, gateway_refer
     nor one an earlier attempt got FinCra to take, or that is settled: the refusal is of a later
     attempt, and proves nothing about the first."""
     row = lock_transaction(withdrawal.pk)
+    if row.status != TransactionStatus.PENDING:
+        # Taken by FinCra (an earlier attempt) or settled (a webhook first): its record decides,
+        # not what this attempt was told.
+        return row
     if outcome == "rejected":
         if (row.extra_data or {}).get("payout") == "unknown":
             # An earlier attempt may have been paid: a refusal now proves nothing about it.
             raise InvalidTransition("This payout's first outcome is unknown: only FinCra's record can settle it.")
-        if row.status != TransactionStatus.PENDING:
-            return row  # taken by FinCra (processing) or settled: its record decides, not this refusal
         return withdrawal_settle(withdrawal=withdrawal, succeeded=False, gateway_response={"rejected": detail})
-    if row.status != TransactionStatus.PENDING:
-        return row  # a webhook settled it first
     row.extra_data = {**(row.extra_data or {}), "payout": outcome}
     fields = ["extra_data", "updated_at"]
     if outcome == "processing":
